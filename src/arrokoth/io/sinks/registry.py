@@ -1,0 +1,35 @@
+"""Sink types by name. Built-ins register here the way plugins will."""
+
+from __future__ import annotations
+
+from arrokoth.io.sinks.base import Sink, SinkConfigError
+
+_SINKS: dict[str, type[Sink]] = {}
+
+
+def register_sink(name: str, cls: type[Sink]) -> None:
+    _SINKS[name.lower()] = cls
+
+
+def sink_class(name: str) -> type[Sink]:
+    cls = _SINKS.get(name.lower())
+    if cls is None:
+        raise SinkConfigError(f"sink type {name} not found")
+    return cls
+
+
+def sink_types() -> list[str]:
+    return sorted(_SINKS)
+
+
+def _register_builtins() -> None:
+    from arrokoth.io.sinks.log import LogSink
+    from arrokoth.io.sinks.memory import MemorySink
+    from arrokoth.io.sinks.nop import NopSink
+
+    register_sink("log", LogSink)
+    register_sink("nop", NopSink)
+    register_sink("memory", MemorySink)
+
+
+_register_builtins()

@@ -1,0 +1,64 @@
+"""From rule text to a running rule: parse, plan, wire to stream feeds."""
+
+from __future__ import annotations
+
+from arrokoth.functions import builtins
+from arrokoth.functions.registry import Registry
+from arrokoth.functions.registry import registry as default_registry
+from arrokoth.plan.compiler import PlanError
+from arrokoth.plan.logical import RulePlan, plan_rule
+from arrokoth.plan.options import RuleOptions
+from arrokoth.plan.streams import StreamDef
+from arrokoth.runtime.clock import Clock
+from arrokoth.runtime.feed import StreamFeed
+from arrokoth.runtime.rule import Emit, RuleRuntime
+from arrokoth.sql import ast, parse
+
+
+class RuleError(Exception):
+    """The rule cannot be created; the message says why."""
+
+
+def plan_sql(
+    sql: str,
+    streams: dict[str, StreamDef],
+    options: RuleOptions | dict | None = None,
+    registry: Registry | None = None,
+) -> RulePlan:
+    builtins.load()
+    stmt = parse(sql)
+    if not isinstance(stmt, ast.Select):
+        raise RuleError("the rule SQL must be a SELECT statement")
+    opts = options if isinstance(options, RuleOptions) else RuleOptions.from_dict(options)
+    try:
+        return plan_rule(stmt, streams, opts, registry or default_registry)
+    except PlanError as e:
+        raise RuleError(str(e)) from None
+
+
+def attach(runtime: RuleRuntime, feeds: dict[str, StreamFeed]) -> None:
+    """Subscribe the rule to the feeds of the streams it reads (scan tables included)."""
+    event_time = runtime.plan.options.is_event_time
+    for index, source in enumerate(runtime.plan.sources):
+        feed = feeds[source.name]
+        feed.subscribe(runtime.ingest, index, runtime.error, event_time=event_time)
+
+
+def detach(runtime: RuleRuntime, feeds: dict[str, StreamFeed]) -> None:
+    for source in runtime.plan.sources:
+        feed = feeds.get(source.name)
+        if feed is not None:
+            feed.unsubscribe(runtime.ingest)
+
+
+def build_rule(
+    rule_id: str,
+    sql: str,
+    streams: dict[str, StreamDef],
+    emit: Emit,
+    clock: Clock,
+    options: RuleOptions | dict | None = None,
+    registry: Registry | None = None,
+) -> RuleRuntime:
+    plan = plan_sql(sql, streams, options, registry)
+    return RuleRuntime(rule_id, plan, emit, clock)

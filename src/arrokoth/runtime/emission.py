@@ -1,0 +1,256 @@
+"""What happens when a window (or a join trigger) fires: join, WHERE, GROUP BY,
+HAVING, ORDER BY, projection and LIMIT over the collected rows (spec §12, steps 5-9).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from arrokoth.functions.registry import FunctionError
+from arrokoth.functions.values import EvalError
+from arrokoth.plan.projection import SelectError, SrfError
+from arrokoth.plan.rows import Group, JoinedRow, Row
+
+if TYPE_CHECKING:
+    from arrokoth.runtime.rule import RuleRuntime
+
+_ERRORS = (EvalError, FunctionError, SelectError, ArithmeticError, TypeError, ValueError)
+
+
+class OrderError(Exception):
+    pass
+
+
+def _sort_type(v: Any) -> str:
+    t = type(v)
+    if t is int:
+        return "int"
+    if t is float:
+        return "float"
+    if t is str:
+        return "string"
+    if t is bool:
+        return "bool"
+    return t.__name__
+
+
+def _compare_values(a: Any, b: Any) -> int:
+    if a is None or b is None:
+        if a is None and b is None:
+            return 0
+        return -1 if a is None else 1
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        return (a > b) - (a < b)
+    if ta is tb and ta in (str, bool):
+        return (a > b) - (a < b)
+    if ta is tb:
+        try:
+            return (a > b) - (a < b)
+        except TypeError:
+            pass
+    # Python's sort compares (later, earlier); eKuiper names the earlier value first
+    raise OrderError(f"incompatible types for comparison: {_sort_type(b)} and {_sort_type(a)}")
+
+
+def hashable(v: Any) -> Any:
+    t = type(v)
+    if t is dict:
+        return ("\x00map", tuple(sorted((k, hashable(x)) for k, x in v.items())))
+    if t is list:
+        return ("\x00list", tuple(hashable(x) for x in v))
+    if t is float and v.is_integer():
+        return int(v)
+    return v
+
+
+class Emitter:
+    """Runs steps 5-9 of the pipeline for one trigger of a rule."""
+
+    def __init__(self, rt: RuleRuntime):
+        self.rt = rt
+        plan = rt.plan
+        self.plan = plan
+        self.state = plan.state
+        self.joins = plan.joins
+        self.post_where = plan.where if (plan.where is not None and not plan.where_pushed_down) else None
+        self.dimensions = plan.dimensions
+        self.aggregate = plan.aggregate
+        self.having = plan.having
+        self.order_by = plan.order_by
+        self.projection = plan.projection
+        self.limit = plan.limit
+        self.table_rows: dict[int, Callable[[], list[Row]]] = {}
+
+    # --- join --------------------------------------------------------------------
+
+    def _join(self, by_source: dict[int, list[Row]]) -> list[JoinedRow]:
+        n = len(self.plan.sources)
+
+        def rows_of(i: int) -> list[Row]:
+            if i in self.table_rows:
+                return self.table_rows[i]()
+            return by_source.get(i, [])
+
+        combos: list[list[Row | None]] = []
+        for r in rows_of(0):
+            parts: list[Row | None] = [None] * n
+            parts[0] = r
+            combos.append(parts)
+        for spec in self.joins:
+            right = rows_of(spec.index)
+            on = spec.on
+            out: list[list[Row | None]] = []
+            matched_right: set[int] = set()
+            for parts in combos:
+                matched = False
+                for j, r in enumerate(right):
+                    cand = list(parts)
+                    cand[spec.index] = r
+                    if on is None or on(_joined(cand)) is True:
+                        out.append(cand)
+                        matched = True
+                        matched_right.add(j)
+                if not matched and spec.kind in ("LEFT", "FULL"):
+                    out.append(list(parts))
+            if spec.kind in ("RIGHT", "FULL"):
+                for j, r in enumerate(right):
+                    if j not in matched_right:
+                        parts = [None] * n
+                        parts[spec.index] = r
+                        out.append(parts)
+            combos = out
+        return [_joined(p) for p in combos]
+
+    # --- the trigger -------------------------------------------------------------
+
+    def fire(self, rows: list[Any], start: int, end: int, *, by_source: dict[int, list[Row]] | None = None) -> None:
+        rt = self.rt
+        state = self.state
+        state.window_start = start
+        state.window_end = end
+        suppress_empty = False
+        if self.joins:
+            try:
+                rows = self._join(by_source if by_source is not None else _split(rows, self.plan))
+            except _ERRORS as e:
+                rt.error(f"run Join error: {e}")
+                return
+            suppress_empty = True
+        if self.post_where is not None:
+            where = rt.check_where
+            kept = []
+            for r in rows:
+                if where(r):
+                    kept.append(r)
+            rows = kept
+            suppress_empty = True
+        if not rows:
+            if not suppress_empty:
+                rt.emit([])
+            return
+        items: list[Any]
+        if self.aggregate:
+            items = self._groups(rows)
+            if items is None:
+                return
+            if self.having is not None:
+                kept_groups = []
+                for g in items:
+                    try:
+                        ok = self.having(g)
+                    except _ERRORS as e:
+                        rt.error(f"run Having error: {e}")
+                        return
+                    if ok is True:
+                        kept_groups.append(g)
+                items = kept_groups
+                if not items:
+                    return
+        else:
+            if self.having is not None:
+                try:
+                    ok = self.having(Group(rows))
+                except _ERRORS as e:
+                    rt.error(f"run Having error: {e}")
+                    return
+                if ok is not True:
+                    return
+            items = rows
+        if self.order_by:
+            try:
+                items = self._sort(items)
+            except (OrderError, *_ERRORS) as e:
+                rt.error(f"run Order By error: {e}")
+                return
+        if self.limit is not None:
+            items = items[: self.limit]
+            if not items:
+                return
+        out: list[dict] = []
+        project_all = self.projection.project_all
+        try:
+            for i, item in enumerate(items, start=1):
+                state.row_number = i
+                out.extend(project_all(item))
+        except SrfError as e:
+            rt.error(str(e))
+            return
+        except _ERRORS as e:
+            rt.error(f"run Select error: {e}")
+            return
+        if self.limit is not None:
+            out = out[: self.limit]
+        if self.aggregate or self.having is not None:
+            # SELECT reads the values of the previous hit; this trigger counts from now on
+            shared = state.fctx.shared
+            shared["last_agg_hit_count"] = shared.get("last_agg_hit_count", 0) + 1
+            shared["last_agg_hit_time"] = end
+        rt.emit(out)
+
+    def _groups(self, rows: list[Any]) -> list[Group] | None:
+        if not self.dimensions:
+            return [Group(rows)]
+        groups: dict[Any, Group] = {}
+        dims = self.dimensions
+        try:
+            for r in rows:
+                key = tuple(hashable(d(r)) for d in dims)
+                g = groups.get(key)
+                if g is None:
+                    groups[key] = Group([r], key)
+                else:
+                    g.rows.append(r)
+        except _ERRORS as e:
+            self.rt.error(f"run Group By error: {e}")
+            return None
+        return list(groups.values())
+
+    def _sort(self, items: list[Any]) -> list[Any]:
+        keys = [([f(x) for f, _ in self.order_by], x) for x in items]
+        desc = [d for _, d in self.order_by]
+
+        def cmp(a: tuple, b: tuple) -> int:
+            for va, vb, d in zip(a[0], b[0], desc):
+                c = _compare_values(va, vb)
+                if c:
+                    return -c if d else c
+            return 0
+
+        keys.sort(key=functools.cmp_to_key(cmp))
+        return [x for _, x in keys]
+
+
+def _joined(parts: list[Row | None]) -> JoinedRow:
+    ts = next((p.ts for p in parts if p is not None), 0)
+    return JoinedRow(parts, ts)
+
+
+def _split(rows: list[Row], plan: Any) -> dict[int, list[Row]]:
+    index = {s.name: i for i, s in enumerate(plan.sources)}
+    out: dict[int, list[Row]] = {}
+    for r in rows:
+        out.setdefault(index.get(r.emitter, 0), []).append(r)
+    return out
