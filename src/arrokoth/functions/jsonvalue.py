@@ -49,22 +49,39 @@ def go_float_bytes(f: float) -> bytes:
     return s.encode()
 
 
-def _needs_raw(f: float) -> bool:
+def _go_float(f: float) -> Any:
+    """A float as msgspec should encode it to match Go: an int, Raw bytes, or itself."""
     if f.is_integer():
-        return True
+        if -1e15 < f < 1e15:
+            return int(f)
+        return _Raw(go_float_bytes(f))
     a = abs(f)
-    return a < 1e-4 or a >= 1e16
+    if a < 1e-4 or a >= 1e16:
+        return _Raw(go_float_bytes(f))
+    return f
+
+
+def _object(d: dict) -> dict:
+    out = {}
+    for k, x in d.items():
+        t = type(x)
+        if t is float:
+            x = _go_float(x)
+        elif not (t is str or t is int or t is bool or x is None):
+            x = to_jsonable(x)
+        out[k] = x
+    return out
 
 
 def to_jsonable(v: Any) -> Any:
     """Rewrite a value so msgspec encodes it exactly as Go would."""
     t = type(v)
-    if t is float:
-        return _Raw(go_float_bytes(v)) if _needs_raw(v) else v
     if t is dict:
-        return {k: to_jsonable(x) for k, x in v.items()}
+        return _object(v)
     if t is list or t is tuple:
-        return [to_jsonable(x) for x in v]
+        return [_object(x) if type(x) is dict else to_jsonable(x) for x in v]
+    if t is float:
+        return _go_float(v)
     if t is bytes or t is bytearray:
         return base64.b64encode(bytes(v)).decode()
     if isinstance(v, _dt.datetime):

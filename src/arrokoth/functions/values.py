@@ -284,6 +284,8 @@ def to_string_all(v: Any) -> str:
 
 
 # --- validation of argument AST nodes at rule creation (pkg/ast Is*Arg helpers) ----------
+# The sql package is imported inside these helpers: they only run when a rule is created,
+# and importing the parser here would load it for every user of this module.
 
 
 def _literal(node: Any) -> Any:

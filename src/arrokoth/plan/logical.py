@@ -267,7 +267,10 @@ def plan_rule(
         order_by=order_by,
         projection=projection,
         limit=select.limit,
-        uses_last_hit=compiler.uses_last_hit,
+        uses_last_hit=any(
+            isinstance(n, ast.Call) and n.name.lower() in ("last_hit_count", "last_hit_time")
+            for n in ast.walk(select)
+        ),
     )
 
 

@@ -126,8 +126,10 @@ def timestamp_extractor(stream: StreamDef) -> Callable[[dict], int]:
         if t is str:
             from arrokoth.functions import timefmt
 
-            d = timefmt.parse(v, fmt) if fmt else timefmt.parse_auto(v)
-            return int(d.timestamp() * 1000)
+            try:
+                return timefmt.to_unix_milli(timefmt.parse_time(v, fmt))
+            except ValueError as e:
+                raise PreprocessError(str(e)) from None
         if v is None:
             raise PreprocessError(f"cannot find timestamp field {field} in tuple {msg}")
         raise PreprocessError(f"unsupported type {go_type(v)} for timestamp field {field}")

@@ -103,6 +103,20 @@ class RuleRuntime:
             return None
         return row
 
+    def _where_only(self, row: Any) -> bool:
+        """check_where for rules that never read last_hit_count()/last_hit_time()."""
+        try:
+            ok = self.plan.where(row)
+        except _ERRORS as e:
+            self.error(f"run Where error: {e}")
+            return False
+        if ok is True:
+            return True
+        if ok is False or ok is None:
+            return False
+        self.error(f"run Where error: invalid condition that returns non-bool value {typed(ok)}")
+        return False
+
     def check_where(self, row: Any) -> bool:
         try:
             ok = self.plan.where(row)
@@ -144,7 +158,7 @@ class RuleRuntime:
             and projection.only_wildcard and plan.where is not None
         ):
             # SELECT * FROM s WHERE cond: the hottest shape, kept lean
-            check_where = self.check_where
+            check_where = self.check_where if plan.uses_last_hit else self._where_only
             send_nil = plan.options.send_nil_field
             emit = self.emit
             state = plan.state
