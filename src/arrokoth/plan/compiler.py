@@ -17,6 +17,7 @@ from typing import Any
 from arrokoth.functions.registry import FuncKind, FunctionContext, FunctionDef, FunctionError, Registry
 from arrokoth.functions.values import EvalError, format_value
 from arrokoth.plan import operators as ops
+from arrokoth.plan.rows import JoinedRow, Row
 from arrokoth.sql import ast
 
 Fn = Callable[[Any], Any]
@@ -49,6 +50,18 @@ class RuleState:
     row_number: int = 0
     has_window: bool = False
     fctx: FunctionContext = field(default_factory=FunctionContext)
+
+
+class NotIncremental(Exception):
+    """An aggregate of the rule cannot be computed incrementally."""
+
+
+@dataclass
+class Accumulator:
+    """An incremental aggregate: a class with add(values)/result() and its argument functions."""
+
+    cls: type
+    args: list[Fn]
 
 
 @dataclass
@@ -116,6 +129,9 @@ class Compiler:
         self._alias_stack: list[str] = []
         self.uses_last_hit = False
         self.in_where = False
+        # incremental window aggregation: aggregates read accumulators kept per group
+        self.incremental = False
+        self.accumulators: list[Accumulator] = []
 
     # --- helpers ---------------------------------------------------------------
 
@@ -179,6 +195,29 @@ class Compiler:
         if method is None:
             raise PlanError(f"unsupported expression {type(node).__name__}")
         return method(node, group)
+
+    def compile_source_row(self, node: ast.Expr) -> Fn:
+        """An expression run on each source row before any join (analytic arguments,
+        window FILTER, OVER and state conditions).
+
+        In a join rule compiled closures expect a `JoinedRow`, but these see the plain
+        `Row` of one source: place it in its source's slot (the first, like the
+        runtime, when its emitter is unknown) so that column references resolve.
+        """
+        fn = self.compile(node)
+        if not self.join:
+            return fn
+        names = [s.name for s in self.sources]
+
+        def on_source_row(r: Any) -> Any:
+            if type(r) is not Row:
+                return fn(r)
+            parts: list[Row | None] = [r if n == r.emitter else None for n in names]
+            if r.emitter not in names:
+                parts[0] = r
+            return fn(JoinedRow(parts, r.ts))
+
+        return on_source_row
 
     # --- literals and references ----------------------------------------------
 
@@ -304,6 +343,9 @@ class Compiler:
                 if a is False:
                     return False
                 b = rf(r)
+                # a null operand makes AND/OR false (eKuiper checks nil before types)
+                if a is None or b is None:
+                    return False
                 return ops.logical_operand(a, "AND", b, True) and ops.logical_operand(b, "AND", a, False)
 
             return and_
@@ -314,6 +356,9 @@ class Compiler:
                 if a is True:
                     return True
                 b = rf(r)
+                # `null OR true` is false too: only a true left side short-circuits
+                if a is None or b is None:
+                    return False
                 return ops.logical_operand(a, "OR", b, True) or ops.logical_operand(b, "OR", a, False)
 
             return or_
@@ -326,6 +371,16 @@ class Compiler:
         pyop = ops._COMPARE[op]
         compare = ops.compare
         rhs = node.rhs
+        if (
+            isinstance(rhs, (ast.IntegerLiteral, ast.NumberLiteral))
+            and isinstance(node.lhs, ast.FieldRef)
+            and not self.join
+            and node.lhs.stream is None
+            and node.lhs.name not in self.aliases
+        ):
+            # the hottest filter shape, `column <op> number`, with the operator inlined
+            self._check_column(self.sources[0], node.lhs.name)
+            return _COLUMN_CONST_FACTORIES[op](node.lhs.name, rhs.value, compare)
         if isinstance(rhs, (ast.IntegerLiteral, ast.NumberLiteral)):
             # the hot filter shape: column <op> number
             c = rhs.value
@@ -442,12 +497,18 @@ class Compiler:
         else_ = self.compile(node.else_, group=group) if node.else_ is not None else None
         if node.value is not None:
             value = self.compile(node.value, group=group)
-            from arrokoth.functions.values import equal
+            compare = ops.compare
 
+            # CASE v WHEN c compares with `=`, so string vs int is an error (eKuiper
+            # TestCase), and a failing WHEN is reported with eKuiper's prefix
             def simple_case(r: Any) -> Any:
                 v = value(r)
                 for cond, result in whens:
-                    if equal(v, cond(r)):
+                    try:
+                        hit = compare("=", v, cond(r))
+                    except EvalError as e:
+                        raise EvalError(f"evaluate case expression error: {e}") from None
+                    if hit:
                         return result(r)
                 return None if else_ is None else else_(r)
 
@@ -455,7 +516,11 @@ class Compiler:
 
         def searched_case(r: Any) -> Any:
             for cond, result in whens:
-                if cond(r) is True:
+                try:
+                    hit = cond(r) is True
+                except EvalError as e:
+                    raise EvalError(f"evaluate case expression error: {e}") from None
+                if hit:
                     return result(r)
             return None if else_ is None else else_(r)
 
@@ -531,6 +596,8 @@ class Compiler:
         return lambda r: impl(*[f(r) for f in args])
 
     def _aggregate(self, fdef: FunctionDef, node: ast.Call, group: bool) -> Fn:
+        if self.incremental and group:
+            return self._accumulated(fdef, node)
         args = [self.compile(a) for a in node.args]  # row mode, evaluated per row
         impl = fdef.impl
         ctx = self.state.fctx
@@ -555,15 +622,24 @@ class Compiler:
             return lambda r: impl(ctx, columns([r]))
         return lambda r: impl(columns([r]))
 
+    def _accumulated(self, fdef: FunctionDef, node: ast.Call) -> Fn:
+        inc = fdef.extra.get("incremental")
+        if inc is None or node.filter is not None or fdef.needs_context:
+            raise NotIncremental(node.name)
+        slot = len(self.accumulators)
+        self.accumulators.append(Accumulator(inc, [self.compile(a) for a in node.args]))
+        return lambda g: g.cache[slot].result()
+
     def _analytic(self, fdef: FunctionDef, node: ast.Call, group: bool) -> Fn:
         slot = self._analytic_slots.get(id(node))
         if slot is None:
-            args = [self.compile(a) for a in node.args]
+            # evaluated per source row before WHERE and any join
+            args = [self.compile_source_row(a) for a in node.args]
             partition: list[Fn] = []
             when = None
             if node.over is not None:
-                partition = [self.compile(p) for p in node.over.partition_by]
-                when = self.compile(node.over.when) if node.over.when is not None else None
+                partition = [self.compile_source_row(p) for p in node.over.partition_by]
+                when = self.compile_source_row(node.over.when) if node.over.when is not None else None
             slot = len(self.analytics)
             self.analytics.append(AnalyticCall(fdef, args, partition, when, slot))
             self._analytic_slots[id(node)] = slot
@@ -593,7 +669,48 @@ class Compiler:
                 return g.rows[0].cache[slot] if g.rows else None
 
             return first_cached
+        if self.join:
+            # the analytic values live on the source rows; the leftmost one that has
+            # them wins, as eKuiper's JoinTuple.Value looks through its tuples in order
+            def joined_cached(r: Any) -> Any:
+                if r.cache is not None:
+                    return r.cache[slot]
+                for p in r.parts:
+                    if p is not None and p.cache is not None:
+                        return p.cache[slot]
+                return None
+
+            return joined_cached
         return lambda r: r.cache[slot]
+
+
+# --- generated fast paths -----------------------------------------------------------
+
+_COLUMN_CONST_TEMPLATE = """
+def factory(name, c, compare):
+    def column_{label}_const(r):
+        a = r.msg.get(name)
+        t = type(a)
+        if t is float or t is int:
+            return a {pyop} c
+        return compare({op!r}, a, c)
+    return column_{label}_const
+"""
+
+
+def _column_const_factory(op: str, pyop: str, label: str) -> Callable[..., Fn]:
+    namespace: dict[str, Any] = {}
+    exec(_COLUMN_CONST_TEMPLATE.format(op=op, pyop=pyop, label=label), namespace)  # noqa: S102 - fixed template
+    return namespace["factory"]
+
+
+_COLUMN_CONST_FACTORIES = {
+    op: _column_const_factory(op, pyop, label)
+    for op, pyop, label in (
+        ("=", "==", "eq"), ("!=", "!=", "ne"), ("<", "<", "lt"),
+        ("<=", "<=", "le"), (">", ">", "gt"), (">=", ">=", "ge"),
+    )
+}
 
 
 # --- calls with planner semantics ------------------------------------------------

@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arrokoth.functions.registry import FuncKind, Registry
-from arrokoth.plan.compiler import AnalyticCall, Compiler, Fn, PlanError, RuleState, SourceInfo
+from arrokoth.plan.compiler import (
+    Accumulator,
+    AnalyticCall,
+    Compiler,
+    Fn,
+    NotIncremental,
+    PlanError,
+    RuleState,
+    SourceInfo,
+)
 from arrokoth.plan.options import RuleOptions
 from arrokoth.plan.projection import Projection, aliases_of
 from arrokoth.plan.streams import StreamDef
@@ -60,6 +69,7 @@ class RulePlan:
     order_by: list[tuple[Fn, bool]]
     projection: Projection
     limit: int | None
+    accumulators: list[Accumulator] | None = None  # incremental window aggregation
     uses_last_hit: bool = False
 
     @property
@@ -119,7 +129,8 @@ def _window_spec(w: ast.Window, compiler: Compiler) -> WindowSpec:
         want = {"TUMBLINGWINDOW": (1, 1), "HOPPINGWINDOW": (2, 2), "SLIDINGWINDOW": (1, 2), "SESSIONWINDOW": (2, 2)}[kind]
         if not want[0] <= len(nums) <= want[1]:
             raise PlanError(f"Invalid parameter count for {kind.lower()}")
-        if any(n <= 0 for n in nums[:1]) or any(n < 0 for n in nums[1:]):
+        # a hopping window with hop 0 would never advance (the runtime loops forever)
+        if any(n <= 0 for n in nums[:1]) or any(n < 0 for n in nums[1:]) or (kind == "HOPPINGWINDOW" and nums[1] == 0):
             raise PlanError(f"Invalid parameter value for {kind.lower()}")
         spec.n = nums[0]
         spec.length = nums[0] * unit_ms
@@ -138,26 +149,27 @@ def _window_spec(w: ast.Window, compiler: Compiler) -> WindowSpec:
             )
     elif kind == "STATEWINDOW":
         if len(args) == 1:
-            spec.state_emit = compiler.compile(args[0])
+            spec.state_emit = compiler.compile_source_row(args[0])
         elif len(args) == 2:
-            spec.state_begin = compiler.compile(args[0])
-            spec.state_emit = compiler.compile(args[1])
+            spec.state_begin = compiler.compile_source_row(args[0])
+            spec.state_emit = compiler.compile_source_row(args[1])
         else:
             raise PlanError("Invalid parameter count for statewindow")
     else:
         raise PlanError(f"unknown window {kind}")
+    # the window sees source rows, before any join
     if w.filter is not None:
-        spec.filter = compiler.compile(w.filter)
+        spec.filter = compiler.compile_source_row(w.filter)
     if w.over is not None:
         if w.over.when is not None:
             if kind != "SLIDINGWINDOW":
                 raise PlanError("only sliding windows support OVER (WHEN ...)")
             compiler.in_where = True  # last_hit_* in the trigger read and update live state
             try:
-                spec.trigger = compiler.compile(w.over.when)
+                spec.trigger = compiler.compile_source_row(w.over.when)
             finally:
                 compiler.in_where = False
-        spec.partition = [compiler.compile(p) for p in w.over.partition_by]
+        spec.partition = [compiler.compile_source_row(p) for p in w.over.partition_by]
     return spec
 
 
@@ -210,10 +222,29 @@ def plan_rule(
         raise PlanError("a stream-to-stream join needs a window")
     if window_node is None and select.dimensions:
         raise PlanError("GROUP BY needs a window")
-    if window_node is not None and any(s.is_table and d.lookup for s, d in zip(sources, defs)):
-        pass  # lookup tables join each row as it arrives; allowed with windows too
+    # a tumbling window that only aggregates keeps accumulators, not rows: the results
+    # are the same and the memory no longer grows with the window's rows
+    if window_node is not None and window_node.kind == "TUMBLINGWINDOW" and not select.joins:
+        try:
+            return _compile(select, sources, defs, options, registry, state, incremental=True)
+        except NotIncremental:
+            pass
+    return _compile(select, sources, defs, options, registry, state, incremental=False)
 
+
+def _compile(
+    select: ast.Select,
+    sources: list[SourceInfo],
+    defs: list[StreamDef],
+    options: RuleOptions,
+    registry: Registry,
+    state: RuleState,
+    *,
+    incremental: bool,
+) -> RulePlan:
+    window_node = select.window
     compiler = Compiler(registry, sources, state, aliases=aliases_of(select.fields))
+    compiler.incremental = incremental
     _check_functions(select, compiler, registry)
     state.has_window = window_node is not None
     window = _window_spec(window_node, compiler) if window_node is not None else None
@@ -221,7 +252,11 @@ def plan_rule(
     # HAVING alone does not group the output: without keys or aggregates in SELECT it
     # keeps or drops the whole window, and rows are projected one by one
     aggregate = bool(select.dimensions) or any(compiler.is_aggregate(f.expr) for f in select.fields)
-    if aggregate or (select.having is not None and compiler.is_aggregate(select.having)):
+    if incremental and not aggregate:
+        raise NotIncremental("the rule does not aggregate")
+    # eKuiper's aggFuncChecker: GROUP BY (a window alone included) or a join makes an
+    # "aggregate statement"; aggregate calls alone do not
+    if select.group_by or select.joins:
         for node in ast.walk(select):
             if isinstance(node, ast.Call):
                 fdef = registry.get(node.name)
@@ -267,6 +302,7 @@ def plan_rule(
         order_by=order_by,
         projection=projection,
         limit=select.limit,
+        accumulators=compiler.accumulators if incremental else None,
         uses_last_hit=any(
             isinstance(n, ast.Call) and n.name.lower() in ("last_hit_count", "last_hit_time")
             for n in ast.walk(select)

@@ -13,7 +13,7 @@ import operator as _op
 import re
 from typing import Any
 
-from arrokoth.functions.values import EvalError, equal, invalid_operation
+from arrokoth.functions.values import EvalError, format_value, invalid_operation
 
 _COMPARE = {
     "=": _op.eq,
@@ -112,7 +112,8 @@ def arithmetic(op: str, a: Any, b: Any) -> Any:
                 raise EvalError("divided by zero")
             return math.fmod(a, b)
     elif a is None or b is None:
-        return None
+        # spec §4.3: arithmetic with null is null, but bitwise ops with null are false
+        return False if op in ("&", "|", "^") else None
     elif ta is bool and tb is bool:
         if op == "&":
             return a and b
@@ -134,7 +135,11 @@ def logical_operand(v: Any, op: str, other: Any, left: bool) -> bool:
 def in_list(v: Any, values: Any) -> bool:
     if v is None:
         return False
-    return any(equal(v, x) for x in values)
+    # elements compare with `=` semantics, so a type mismatch is an error, not a miss
+    try:
+        return any(compare("=", v, x) for x in values)
+    except EvalError as e:
+        raise EvalError(f"evaluate in expression error: {e}") from None
 
 
 _LIKE_CACHE: dict[str, re.Pattern[str]] = {}
@@ -167,11 +172,11 @@ def like_regex(pattern: str) -> re.Pattern[str]:
 
 
 def like(v: Any, pattern: Any) -> bool:
+    # eKuiper prints the operand with Go's %v (3.0 -> 3), and words a bad pattern apart
     if type(v) is not str:
-        raise EvalError(f"LIKE operator left operand expects string, but found {v!r}" if v is not None
-                        else "LIKE operator left operand expects string, but found <nil>")
+        raise EvalError(f"LIKE operator left operand expects string, but found {format_value(v)}")
     if type(pattern) is not str:
-        raise EvalError(f"LIKE operator right operand expects string, but found {pattern!r}")
+        raise EvalError(f"invalid LIKE pattern, must be a string but got {format_value(pattern)}")
     return like_regex(pattern).fullmatch(v) is not None
 
 
@@ -204,19 +209,28 @@ def slice_(v: Any, start: Any, end: Any) -> Any:
         return None
     if type(v) is not list and type(v) is not str:
         raise EvalError(f"invalid operation {_gotype(v)} [:]")
+    # eKuiper's subset(): a start at or past the end, an end past the end and
+    # start >= end are errors (spec §4.2), in its wording and check order
     n = len(v)
     s = 0 if start is None else _slice_bound(start)
-    e = n if end is None else _slice_bound(end)
     if s < 0:
+        if s + n < 0:
+            raise EvalError(f"out of index: {s} of {n}")
         s += n
-    if e < 0:
-        e += n
-    if s < 0 or s > n:
-        raise EvalError(f"start index {s} out of range [0:{n}]")
-    if e < 0 or e > n:
-        raise EvalError(f"end index {e} out of range [0:{n}]")
-    if s > e:
-        raise EvalError(f"start index {s} is larger than end index {e}")
+    elif s >= n:
+        raise EvalError(f"start value is out of index: {s} of {n}")
+    if end is None:
+        e = n
+    else:
+        e = _slice_bound(end)
+        if e < 0:
+            if e + n < 0:
+                raise EvalError(f"out of index: {e} of {n}")
+            e += n
+        elif e > n:
+            raise EvalError(f"end value is out of index: {e} of {n}")
+        elif s >= e:
+            raise EvalError(f"start cannot be greater than end. start:{s}  end:{e}")
     return v[s:e]
 
 

@@ -99,7 +99,12 @@ class RuleOptions:
                 if not isinstance(value, bool):
                     raise OptionError(f"option {key} expects a bool but got {value!r}")
             elif kind is int:
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                # a JSON 2.0 may arrive as a float, but 1.9 must not silently become 1
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, (int, float))
+                    or (isinstance(value, float) and not value.is_integer())
+                ):
                     raise OptionError(f"option {key} expects an integer but got {value!r}")
                 value = int(value)
             elif not isinstance(value, kind):

@@ -42,6 +42,29 @@ class SelectError(Exception):
     """An error raised by a SELECT field, worded as eKuiper does."""
 
 
+def _plain_columns(columns: list[tuple[str, str]]) -> Callable[[Any], dict]:
+    """`SELECT a, b AS c FROM s`: copy columns straight out of the message."""
+    if len(columns) == 1:
+        (name, col), = columns
+
+        def one_column(r: Any) -> dict:
+            v = r.msg.get(col)
+            return {} if v is None else {name: v}
+
+        return one_column
+
+    def columns_of(r: Any) -> dict:
+        msg = r.msg
+        out = {}
+        for name, col in columns:
+            v = msg.get(col)
+            if v is not None:
+                out[name] = v
+        return out
+
+    return columns_of
+
+
 class SrfError(SelectError):
     """unnest failed; eKuiper reports it without the `run Select error` prefix."""
 
@@ -75,6 +98,12 @@ class Projection:
             len(fields) == 1 and isinstance(fields[0].expr, ast.Wildcard)
             and not fields[0].expr.except_ and not fields[0].expr.replace and not compiler.join
         )
+        plain = [
+            (name, f.expr.name) for f, name in zip(fields, names)
+            if isinstance(f.expr, ast.FieldRef) and f.expr.name not in compiler.aliases
+        ]
+        if not group and not compiler.join and not send_nil and plain and len(plain) == len(fields):
+            self.project = _plain_columns(plain)  # type: ignore[method-assign]
 
     # --- building --------------------------------------------------------------
 
@@ -97,7 +126,11 @@ class Projection:
     def _wildcard(self, compiler: Compiler, w: ast.Wildcard, group: bool) -> Callable[[Any, dict], None]:
         base = compiler.compile(ast.Wildcard(stream=w.stream), group=group)
         excluded = set(w.except_)
-        replaced = [(f.alias or f"kuiper_field_{i}", compiler.compile(f.expr, group=group)) for i, f in enumerate(w.replace)]
+        # each replacement is an aliased field, so its error names the expression too
+        replaced = [
+            (f.alias or f"kuiper_field_{i}", compiler.compile(f.expr, group=group), go_string(f.expr, compiler.sources))
+            for i, f in enumerate(w.replace)
+        ]
         send_nil = self.send_nil
 
         def wildcard(x: Any, out: dict) -> None:
@@ -106,11 +139,11 @@ class Projection:
                 for k, v in msg.items():
                     if k not in excluded and (v is not None or send_nil):
                         out[k] = v
-            for name, fn in replaced:
+            for name, fn, desc in replaced:
                 try:
                     v = fn(x)
                 except (EvalError, FunctionError) as e:
-                    raise SelectError(f"alias: {name} expr: meet error, err:{e}") from None
+                    raise SelectError(f"alias: {name} expr: {desc} meet error, err:{e}") from None
                 if v is None and not send_nil:
                     out.pop(name, None)
                 else:

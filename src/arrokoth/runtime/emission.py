@@ -156,29 +156,49 @@ class Emitter:
             items = self._groups(rows)
             if items is None:
                 return
-            if self.having is not None:
-                kept_groups = []
-                for g in items:
-                    try:
-                        ok = self.having(g)
-                    except _ERRORS as e:
-                        rt.error(f"run Having error: {e}")
-                        return
-                    if ok is True:
-                        kept_groups.append(g)
-                items = kept_groups
-                if not items:
-                    return
-        else:
-            if self.having is not None:
+            self._finish_groups(items, end)
+            return
+        if self.having is not None:
+            try:
+                ok = self.having(Group(rows))
+            except _ERRORS as e:
+                rt.error(f"run Having error: {e}")
+                return
+            if ok is not True:
+                return
+        self._finish(rows, end)
+
+    def fire_groups(self, groups: list[Group], start: int, end: int) -> None:
+        """A window kept incrementally fires: its groups are already aggregated."""
+        state = self.state
+        state.window_start = start
+        state.window_end = end
+        if not groups:
+            if self.post_where is None:
+                self.rt.emit([])
+            return
+        self._finish_groups(groups, end)
+
+    def _finish_groups(self, items: list[Group], end: int) -> None:
+        if self.having is not None:
+            kept = []
+            for g in items:
                 try:
-                    ok = self.having(Group(rows))
+                    ok = self.having(g)
                 except _ERRORS as e:
-                    rt.error(f"run Having error: {e}")
+                    self.rt.error(f"run Having error: {e}")
                     return
-                if ok is not True:
-                    return
-            items = rows
+                if ok is True:
+                    kept.append(g)
+            if not kept:
+                return
+            items = kept
+        self._finish(items, end)
+
+    def _finish(self, items: list[Any], end: int) -> None:
+        """ORDER BY, projection, LIMIT and the emission itself."""
+        rt = self.rt
+        state = self.state
         if self.order_by:
             try:
                 items = self._sort(items)

@@ -20,20 +20,25 @@ ErrorSink = Callable[[str], None]
 
 
 class StreamFeed:
-    def __init__(self, stream: StreamDef, clock: Clock, *, event_time: bool = False):
+    def __init__(self, stream: StreamDef, clock: Clock):
         self.stream = stream
         self.name = stream.name
         self.clock = clock
         self._validate = strict_validator(stream) if stream.strict else None
         self._timestamp = timestamp_extractor(stream) if stream.timestamp_field else None
         self._subscribers: list[tuple[Ingest, int, ErrorSink, bool]] = []
-        self.event_time = event_time
+        self._needs_event_time = False
 
     def subscribe(self, ingest: Ingest, index: int, on_error: ErrorSink, *, event_time: bool = False) -> None:
         self._subscribers.append((ingest, index, on_error, event_time))
+        self._changed()
 
     def unsubscribe(self, ingest: Ingest) -> None:
         self._subscribers = [s for s in self._subscribers if s[0] is not ingest]
+        self._changed()
+
+    def _changed(self) -> None:
+        self._needs_event_time = self._timestamp is not None and any(s[3] for s in self._subscribers)
 
     @property
     def subscribers(self) -> int:
@@ -49,24 +54,28 @@ class StreamFeed:
                 self._fail(str(e))
                 return
         event_ts = now
-        if self._timestamp is not None and any(s[3] for s in self._subscribers):
+        if self._needs_event_time:
             try:
                 event_ts = self._timestamp(msg)
             except PreprocessError as e:
                 self._fail(str(e))
                 return
-        row = Row(msg, now, meta, self.name)
-        if event_ts != now:
-            event_row = Row(msg, event_ts, meta, self.name)
-            for ingest, index, _, event_time in self._subscribers:
-                ingest(index, event_row if event_time else row)
+        if event_ts == now:
+            row = Row(msg, now, meta, self.name)
+            for ingest, index, _, _ in self._subscribers:
+                ingest(index, row)
             return
-        for ingest, index, _, _ in self._subscribers:
+        # processing-time rules see the arrival time, event-time rules the event's own
+        rows = {}
+        for ingest, index, _, event_time in self._subscribers:
+            row = rows.get(event_time)
+            if row is None:
+                row = rows[event_time] = Row(msg, event_ts if event_time else now, meta, self.name)
             ingest(index, row)
 
     def publish_many(self, msgs: list[dict], meta: dict | None = None) -> None:
         now = self.clock.now_ms()
-        if self._validate is None and self._timestamp is None:
+        if self._validate is None and not self._needs_event_time:
             subs = self._subscribers
             name = self.name
             for msg in msgs:

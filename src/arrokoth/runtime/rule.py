@@ -175,6 +175,9 @@ class RuleRuntime:
 
             return ingest_filter_all
 
+        if not analytics and not plan.aggregate and projection._srf is None and plan.limit is None:
+            return self._build_simple_ingest()
+
         def ingest(index: int, row: Any) -> None:
             metrics.records_in += 1
             if analytics:
@@ -184,6 +187,45 @@ class RuleRuntime:
             process(row)
 
         return ingest
+
+    def _build_simple_ingest(self) -> Callable[[int, Any], None]:
+        """Filter and project one row: the shape of most edge rules, with no detours."""
+        plan = self.plan
+        metrics = self.metrics
+        where = plan.where
+        check_where = self.check_where
+        uses_last_hit = plan.uses_last_hit
+        project = plan.projection.project
+        error = self.error
+        sink = self._emit
+        state = plan.state
+
+        def ingest_simple(index: int, row: Any) -> None:
+            metrics.records_in += 1
+            if where is not None:
+                if uses_last_hit:
+                    if not check_where(row):
+                        return
+                else:
+                    try:
+                        ok = where(row)
+                    except _ERRORS as e:
+                        error(f"run Where error: {e}")
+                        return
+                    if ok is not True:
+                        if ok is not False and ok is not None:
+                            error(f"run Where error: invalid condition that returns non-bool value {typed(ok)}")
+                        return
+            state.row_number = 1
+            try:
+                out = project(row)
+            except _ERRORS as e:
+                error(f"run Select error: {e}")
+                return
+            metrics.records_out += 1
+            sink([out])
+
+        return ingest_simple
 
     def _build_process(self) -> Callable[[Any], None]:
         """WHERE, projection and emission of one row of a rule without a window."""

@@ -8,15 +8,15 @@ the `Emitter`, which does the join, WHERE, GROUP BY and the rest.
 
 from __future__ import annotations
 
-import bisect
 import datetime as _dt
+import heapq
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from arrokoth.plan.logical import TIME_UNITS_MS, WindowSpec
-from arrokoth.plan.rows import Row
+from arrokoth.plan.rows import Group, Row
 from arrokoth.runtime.clock import Timer
-from arrokoth.runtime.emission import _ERRORS, Emitter
+from arrokoth.runtime.emission import _ERRORS, Emitter, hashable
 
 if TYPE_CHECKING:
     from arrokoth.runtime.rule import RuleRuntime
@@ -74,6 +74,12 @@ class WindowPipeline:
             else:
                 self.stream_indexes.append(i)
         self.rows: list[Row] = []  # the window buffer, in arrival (or event-time) order
+        # incremental aggregation keeps, per group, the first row and its accumulators
+        self.accumulators = self.plan.accumulators
+        self.groups: dict[Any, Group] = {}
+        self._adders: dict[Any, list] = {}
+        self._post_where = self.plan.where is not None and not self.pushdown
+        self._add = self._accumulate if self.accumulators is not None else self._append
         self.started = 0
         self.prev_end = 0
         self.next_end = 0
@@ -81,7 +87,11 @@ class WindowPipeline:
         # event time
         self.max_ts: dict[int, int] = {}
         self.watermark = -(2**62)
-        self.pending: list[tuple[int, int, Row]] = []
+        self.pending: list[tuple[int, int, Row]] = []  # a heap by (ts, arrival)
+        self.late_tolerance = self.plan.options.late_tolerance
+        self._tumbling_fast = (
+            self.spec is not None and self.spec.kind == "TUMBLINGWINDOW" and self.spec.filter is None
+        )
         self._seq = 0
         self.session_start: int | None = None
         self.session_last = 0
@@ -164,7 +174,47 @@ class WindowPipeline:
         elif kind == "STATEWINDOW":
             self._state(row)
         else:
-            self.rows.append(row)
+            self._add(row)
+
+    def _accumulate(self, row: Row) -> None:
+        """Fold a row into its group's accumulators instead of keeping it."""
+        plan = self.plan
+        if self._post_where and not self.rt.check_where(row):
+            return
+        try:
+            key = tuple(hashable(d(row)) for d in plan.dimensions) if plan.dimensions else None
+            adders = self._adders.get(key)
+            if adders is None:
+                group = self.groups[key] = Group([row], key)
+                group.cache = [acc.cls() for acc in self.accumulators]
+                adders = self._adders[key] = [
+                    (state.add, acc.args) for acc, state in zip(self.accumulators, group.cache)
+                ]
+            for add, args in adders:
+                add([f(row) for f in args])
+        except _ERRORS as e:
+            self.rt.error(f"run Select error: {e}")
+
+    def _append(self, row: Row) -> None:
+        self.rows.append(row)
+
+    def _take(self, end: int) -> list[Row]:
+        """The buffered rows before `end`; the rest stay for the next window."""
+        rows = self.rows
+        if not rows or rows[-1].ts < end:
+            self.rows = []
+            return rows
+        self.rows = [r for r in rows if r.ts >= end]
+        return [r for r in rows if r.ts < end]
+
+    def _fire_tumbling(self, start: int, end: int) -> None:
+        if self.accumulators is not None:
+            groups = list(self.groups.values())
+            self.groups = {}
+            self._adders = {}
+            self.emitter.fire_groups(groups, start, end)
+        else:
+            self.emitter.fire(self._take(end), start, end)
 
     def _index_of(self, row: Row) -> int:
         for i, s in enumerate(self.plan.sources):
@@ -179,19 +229,18 @@ class WindowPipeline:
         end = self.next_end
         if spec.kind == "TUMBLINGWINDOW":
             start = self.prev_end
-            rows = [r for r in self.rows if r.ts < end]
-            self.rows = [r for r in self.rows if r.ts >= end]
-            report_start = start
-            step = spec.length
-        else:
-            lo = end - spec.length
-            rows = [r for r in self.rows if lo <= r.ts < end]
-            keep_from = end + spec.interval - spec.length
-            self.rows = [r for r in self.rows if r.ts >= keep_from]
-            report_start = self.prev_end - spec.interval
-            step = spec.interval
+            self.prev_end = end
+            self.next_end = end + spec.length
+            self._arm(self.next_end, self._tick)
+            self._fire_tumbling(start, end)
+            return
+        lo = end - spec.length
+        rows = [r for r in self.rows if lo <= r.ts < end]
+        keep_from = end + spec.interval - spec.length
+        self.rows = [r for r in self.rows if r.ts >= keep_from]
+        report_start = self.prev_end - spec.interval
         self.prev_end = end
-        self.next_end = end + step
+        self.next_end = end + spec.interval
         self._arm(self.next_end, self._tick)
         self.emitter.fire(rows, report_start, end)
 
@@ -317,19 +366,36 @@ class WindowPipeline:
         ts = row.ts
         if ts < self.watermark:
             return  # late
-        prev = self.max_ts.get(index)
+        max_ts = self.max_ts
+        prev = max_ts.get(index)
         if prev is None or ts > prev:
-            self.max_ts[index] = ts
+            max_ts[index] = ts
         self._seq += 1
-        bisect.insort(self.pending, (ts, self._seq, row), key=lambda e: (e[0], e[1]))
-        if len(self.max_ts) < len(self.stream_indexes):
+        pending = self.pending
+        heapq.heappush(pending, (ts, self._seq, row))
+        n_streams = len(self.stream_indexes)
+        if len(max_ts) < n_streams:
             return
-        wm = min(self.max_ts.values()) - self.plan.options.late_tolerance
+        wm = (min(max_ts.values()) if n_streams > 1 else max_ts[index]) - self.late_tolerance
         if wm <= self.watermark:
             return
         self.watermark = wm
-        n = bisect.bisect_right(self.pending, (wm, 2**62), key=lambda e: (e[0], e[1]))
-        released, self.pending = self.pending[:n], self.pending[n:]
+        released = []
+        while pending and pending[0][0] <= wm:
+            released.append(heapq.heappop(pending))
+        if self._tumbling_fast:
+            # the common case, kept short: add rows, closing the windows they pass
+            add = self._add
+            for ts, _, r in released:
+                if not self.next_end:
+                    self._event_admit(r)
+                    continue
+                if ts >= self.next_end:
+                    self._event_fire_until(ts, inclusive=False)
+                add(r)
+            if self.next_end and self.next_end <= wm:
+                self._event_fire_until(wm, inclusive=True)
+            return
         if self.spec is not None and self.spec.kind == "SLIDINGWINDOW":
             # the whole released batch is in the window before its rows trigger
             admitted = [r for _, _, r in released if self._passes(r)]
@@ -380,18 +446,16 @@ class WindowPipeline:
         end = self.next_end
         if spec.kind == "TUMBLINGWINDOW":
             start = self.prev_end
-            rows = [r for r in self.rows if r.ts < end]
-            self.rows = [r for r in self.rows if r.ts >= end]
-            report_start = start
-            step = spec.length
-        else:
-            lo = end - spec.length
-            rows = [r for r in self.rows if lo <= r.ts < end]
-            self.rows = [r for r in self.rows if r.ts >= end + spec.interval - spec.length]
-            report_start = self.prev_end - spec.interval
-            step = spec.interval
+            self.prev_end = end
+            self.next_end = end + spec.length
+            self._fire_tumbling(start, end)
+            return
+        lo = end - spec.length
+        rows = [r for r in self.rows if lo <= r.ts < end]
+        self.rows = [r for r in self.rows if r.ts >= end + spec.interval - spec.length]
+        report_start = self.prev_end - spec.interval
         self.prev_end = end
-        self.next_end = end + step
+        self.next_end = end + spec.interval
         self.emitter.fire(rows, report_start, end)
 
     def _event_session(self, row: Row) -> None:
