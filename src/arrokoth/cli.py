@@ -23,14 +23,21 @@ def replay(
 ) -> None:
     """Replay rules over recorded inputs on a virtual clock; print one JSON line per case."""
     from arrokoth.functions import jsonvalue
-    from arrokoth.replay import compare, diff, replay_file
+    from arrokoth.replay import ReplayResult, compare, diff, replay_file
 
     failed = 0
     for path in files:
-        result = replay_file(path)
+        try:
+            result = replay_file(path)
+        except Exception as e:
+            # one case that crashes the engine must not hide the results of the others
+            result = ReplayResult(path, error=f"internal error: {type(e).__name__}: {e}")
         sys.stdout.write(jsonvalue.encode(result.to_json()).decode() + "\n")
         if result.error is not None:
             failed += 1
+            if check:
+                # otherwise only the summary would count it, without saying which case
+                sys.stderr.write(f"ERROR {path}: {result.error}\n")
             continue
         if check:
             if result.expected is None:

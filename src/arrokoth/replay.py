@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arrokoth.functions import jsonvalue
+from arrokoth.plan.options import OptionError
 from arrokoth.plan.streams import StreamDef, StreamDefError
 from arrokoth.runtime.builder import RuleError, attach, build_rule
 from arrokoth.runtime.clock import VirtualClock
@@ -54,12 +55,39 @@ def _load(path: str) -> dict:
     return data
 
 
+def _check(case: dict) -> None:
+    """The shape of a case, so a malformed one gives an error result instead of a traceback."""
+    streams = case.get("streams")
+    if not isinstance(streams, list) or not all(isinstance(s, str) for s in streams):
+        raise CaseError("'streams' must be a list of CREATE STREAM/TABLE statements")
+    rule = case.get("rule")
+    if isinstance(rule, dict):
+        if not isinstance(rule.get("sql"), str):
+            raise CaseError("the rule has no 'sql'")
+        if not isinstance(rule.get("options", {}), dict):
+            raise CaseError("the rule's 'options' must be an object")
+    elif not isinstance(rule, str):
+        raise CaseError("'rule' must be an object with 'sql' and 'options'")
+    inputs = case.get("inputs")
+    if not isinstance(inputs, dict):
+        raise CaseError("'inputs' must be an object of stream name -> list of {timestamp, data}")
+    for name, items in inputs.items():
+        if not isinstance(items, list):
+            raise CaseError(f"the inputs of stream {name} must be a list")
+        for i, item in enumerate(items):
+            ts = item.get("timestamp") if isinstance(item, dict) else None
+            if type(ts) not in (int, float) or not isinstance(item.get("data"), dict):
+                raise CaseError(f"input {i} of stream {name} needs a number 'timestamp' and an object 'data'")
+
+
 def run_case(case: dict, name: str = "") -> ReplayResult:
     """Replay one parsed case; errors become the result's `error`."""
     result = ReplayResult(name, expected=case.get("expected"))
     try:
+        _check(case)
         result.emissions = _run(case)
-    except (CaseError, RuleError, SqlSyntaxError, StreamDefError) as e:
+    except (CaseError, RuleError, SqlSyntaxError, StreamDefError, OptionError) as e:
+        # OptionError: a bad rule option is a rule that cannot be created, like RuleError
         result.error = str(e)
     return result
 
@@ -132,23 +160,27 @@ def _same(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if ta is list and tb is list:
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return a == b
+    # same type: in Python True == 1, but a bool and a number must not match
+    return ta is tb and a == b
+
+
+def _trim(emissions: list) -> list:
+    out = list(emissions)
+    while out and out[-1] == []:
+        out.pop()
+    return out
 
 
 def compare(actual: list, expected: list) -> bool:
     """Numbers by value; trailing empty emissions on either side are ignored."""
-    a = list(actual)
-    e = list(expected)
-    while a and a[-1] == []:
-        a.pop()
-    while e and e[-1] == []:
-        e.pop()
-    return _same(jsonvalue.loads(jsonvalue.encode(a)), e)
+    return _same(jsonvalue.loads(jsonvalue.encode(_trim(actual))), _trim(expected))
 
 
 def diff(actual: list, expected: list) -> str:
     """A readable, emission-by-emission difference."""
-    a = jsonvalue.loads(jsonvalue.encode(actual))
+    # trailing empty emissions are trimmed as compare() does, so they are not reported
+    a = jsonvalue.loads(jsonvalue.encode(_trim(actual)))
+    expected = _trim(expected)
     lines = []
     for i in range(max(len(a), len(expected))):
         got = a[i] if i < len(a) else None

@@ -40,6 +40,9 @@ def go_float_bytes(f: float) -> bytes:
         digits = exp.lstrip("+-").lstrip("0") or "0"
         return f"{mant}e{sign}{digits}".encode()
     if f.is_integer():
+        if f == 0 and math.copysign(1.0, f) < 0:
+            # strconv keeps the sign bit: Go marshals math.Copysign(0, -1) as -0
+            return b"-0"
         return str(int(f)).encode()
     s = repr(f)
     if "e" in s:
@@ -53,6 +56,8 @@ def _go_float(f: float) -> Any:
     """A float as msgspec should encode it to match Go: an int, Raw bytes, or itself."""
     if f.is_integer():
         if -1e15 < f < 1e15:
+            if f == 0 and math.copysign(1.0, f) < 0:
+                return _Raw(b"-0")  # int(-0.0) would lose the sign Go prints
             return int(f)
         return _Raw(go_float_bytes(f))
     a = abs(f)

@@ -222,6 +222,8 @@ def plan_rule(
         raise PlanError("a stream-to-stream join needs a window")
     if window_node is None and select.dimensions:
         raise PlanError("GROUP BY needs a window")
+    if options.send_meta_to_sink and (window_node is not None or select.joins):
+        raise PlanError("option sendMetaToSink cannot be used with a window or a join")
     # a tumbling window that only aggregates keeps accumulators, not rows: the results
     # are the same and the memory no longer grows with the window's rows
     if window_node is not None and window_node.kind == "TUMBLINGWINDOW" and not select.joins:

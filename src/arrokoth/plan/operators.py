@@ -34,9 +34,11 @@ def _datetime_operand(v: Any) -> _dt.datetime | None:
     if t is str:
         from arrokoth.functions import timefmt
 
+        # cast.InterfaceToTime: automatic layouts. (timefmt has no parse_auto; the broad
+        # except used to hide that AttributeError, so no string ever compared.)
         try:
-            return timefmt.parse_auto(v)
-        except Exception:  # noqa: BLE001 - any parse failure means "not comparable"
+            return timefmt.parse_time(v)
+        except ValueError:
             return None
     return None
 

@@ -45,11 +45,12 @@ class StreamDef:
 
     def check(self) -> None:
         if self.format == "binary":
+            # eKuiper's validateStream wording: one message per rule
             if self.kind == "table":
-                raise StreamDefError("table does not support binary format")
-            if self.columns is not None and (
-                len(self.columns) != 1 or next(iter(self.columns.values())).name != "BYTEA"
-            ):
+                raise StreamDefError("'binary' format is not supported for table")
+            if self.columns is not None and len(self.columns) > 1:
+                raise StreamDefError("'binary' format stream can have only one field")
+            if self.columns is not None and next(iter(self.columns.values())).name != "BYTEA":
                 raise StreamDefError("'binary' format stream can have only 'bytea' type field")
         if self.kind == "table" and self.lookup and self.type not in ("memory", "redis", "sql", "mock"):
             raise StreamDefError(f"lookup table type {self.type} is not supported")

@@ -7,7 +7,7 @@ from arrokoth.functions.registry import Registry
 from arrokoth.functions.registry import registry as default_registry
 from arrokoth.plan.compiler import PlanError
 from arrokoth.plan.logical import RulePlan, plan_rule
-from arrokoth.plan.options import RuleOptions
+from arrokoth.plan.options import OptionError, RuleOptions
 from arrokoth.plan.streams import StreamDef
 from arrokoth.runtime.clock import Clock
 from arrokoth.runtime.feed import StreamFeed
@@ -29,7 +29,10 @@ def plan_sql(
     stmt = parse(sql)
     if not isinstance(stmt, ast.Select):
         raise RuleError("the rule SQL must be a SELECT statement")
-    opts = options if isinstance(options, RuleOptions) else RuleOptions.from_dict(options)
+    try:
+        opts = options if isinstance(options, RuleOptions) else RuleOptions.from_dict(options)
+    except OptionError as e:
+        raise RuleError(str(e)) from None
     try:
         return plan_rule(stmt, streams, opts, registry or default_registry)
     except PlanError as e:

@@ -34,7 +34,7 @@ class StreamFeed:
         self._changed()
 
     def unsubscribe(self, ingest: Ingest) -> None:
-        self._subscribers = [s for s in self._subscribers if s[0] is not ingest]
+        self._subscribers = [s for s in self._subscribers if s[0] != ingest]  # bound methods compare equal, not identical
         self._changed()
 
     def _changed(self) -> None:

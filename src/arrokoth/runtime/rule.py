@@ -155,7 +155,7 @@ class RuleRuntime:
         projection = plan.projection
         if (
             not analytics and not plan.aggregate and projection._srf is None and plan.limit is None
-            and projection.only_wildcard and plan.where is not None
+            and projection.only_wildcard and plan.where is not None and not plan.options.send_meta_to_sink
         ):
             # SELECT * FROM s WHERE cond: the hottest shape, kept lean
             check_where = self.check_where if plan.uses_last_hit else self._where_only
@@ -199,6 +199,7 @@ class RuleRuntime:
         error = self.error
         sink = self._emit
         state = plan.state
+        send_meta = plan.options.send_meta_to_sink
 
         def ingest_simple(index: int, row: Any) -> None:
             metrics.records_in += 1
@@ -222,6 +223,8 @@ class RuleRuntime:
             except _ERRORS as e:
                 error(f"run Select error: {e}")
                 return
+            if send_meta:
+                out = with_meta(out, row)
             metrics.records_out += 1
             sink([out])
 
@@ -242,6 +245,7 @@ class RuleRuntime:
         project = projection.project
         project_all = projection.project_all
         state = plan.state
+        send_meta = plan.options.send_meta_to_sink
 
         def process(row: Any) -> None:
             if where is not None and not check_where(row):
@@ -267,6 +271,8 @@ class RuleRuntime:
                 return
             if limit is not None:
                 out = out[:limit]
+            if send_meta:
+                out = [with_meta(o, row) for o in out]
             if srf:
                 # a set-returning function in a non-window rule: one message per row
                 for o in out:
@@ -280,6 +286,14 @@ class RuleRuntime:
         ingest = self.ingest
         for row in rows:
             ingest(index, row)
+
+
+def with_meta(out: dict, row: Any) -> dict:
+    """sendMetaToSink: the row's metadata travels under `__meta`."""
+    if row.meta:
+        out = dict(out)
+        out["__meta"] = row.meta
+    return out
 
 
 def _hashable(v: Any) -> Any:

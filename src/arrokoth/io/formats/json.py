@@ -14,21 +14,33 @@ class FormatError(Exception):
 
 
 def _schema_fixer(columns: dict[str, ast.DataType]):
-    """Declared BIGINT columns decode to ints; other numbers stay floats."""
+    """Declared BIGINT columns decode to ints, FLOAT to floats; other numbers stay floats."""
     ints = [name for name, t in columns.items() if t.name == "BIGINT"]
+    floats = [name for name, t in columns.items() if t.name == "FLOAT"]
     strings = [name for name, t in columns.items() if t.name == "STRING"]
 
+    declared = list(columns)
+
     def fix(msg: dict) -> dict:
+        # like eKuiper's schema-aware converter, only declared columns are decoded
+        if len(msg) != len(declared) or any(k not in columns for k in msg):
+            msg = {k: msg[k] for k in declared if k in msg}
         for name in ints:
             v = msg.get(name)
             if type(v) is float and v.is_integer():
                 msg[name] = int(v)
+        # with `ints` (useInt64ForWholeNumber) whole numbers arrive as ints, but eKuiper's
+        # converter still reads a FLOAT column with Float64() and a STRING one via float64
+        for name in floats:
+            v = msg.get(name)
+            if type(v) is int:
+                msg[name] = float(v)
         for name in strings:
             v = msg.get(name)
-            if type(v) is float:
+            if type(v) is float or type(v) is int:
                 from arrokoth.functions.values import format_float
 
-                msg[name] = format_float(v)
+                msg[name] = format_float(float(v))
         return msg
 
     return fix

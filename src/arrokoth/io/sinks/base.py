@@ -49,19 +49,43 @@ def _prop(props: dict, name: str, default: Any = None) -> Any:
     return default
 
 
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def _bool_prop(props: dict, name: str) -> bool:
+    # bool("false") is True in Python; a string takes Go's strconv.ParseBool spellings
+    v = _prop(props, name, False)
+    if v is None or isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, str):
+        if v in _TRUE:
+            return True
+        if v in _FALSE:
+            return False
+    raise SinkConfigError(f"{name}: expected a bool but got {v!r}")
+
+
 class SinkNode:
     """Applies the common sink properties and hands payloads to one sink."""
 
     def __init__(self, sink: Sink, props: dict[str, Any]):
         self.sink = sink
-        self.send_single = bool(_prop(props, "sendSingle", False))
-        self.omit_if_empty = bool(_prop(props, "omitIfEmpty", False))
+        self.send_single = _bool_prop(props, "sendSingle")
+        self.omit_if_empty = _bool_prop(props, "omitIfEmpty")
         fields = _prop(props, "fields")
         if fields is not None and not (isinstance(fields, list) and all(isinstance(f, str) for f in fields)):
             raise SinkConfigError("fields: expected a list of strings")
-        self.fields = fields
-        self.data_field = _prop(props, "dataField")
-        fmt = (_prop(props, "format", "json") or "json").lower()
+        # eKuiper selects only when len(fields) > 0; `fields: []` must not empty every row
+        self.fields = fields or None
+        data_field = _prop(props, "dataField")
+        if data_field is not None and not isinstance(data_field, str):
+            raise SinkConfigError("dataField: expected a string")
+        self.data_field = data_field
+        fmt = _prop(props, "format", "json") or "json"
+        if not isinstance(fmt, str):
+            raise SinkConfigError(f"format: expected a string but got {fmt!r}")
+        fmt = fmt.lower()
         if fmt != "json":
             raise SinkConfigError(f"format: unsupported format {fmt}")
         self.count = 0
@@ -71,10 +95,12 @@ class SinkNode:
         if self.data_field:
             item = item.get(self.data_field) if type(item) is dict else None
         if self.fields is not None:
+            # eKuiper's selectMap sets every listed field (`output[f] = it[f]`), so a
+            # missing one is sent as null rather than left out
             if type(item) is dict:
-                item = {f: item[f] for f in self.fields if f in item}
+                item = {f: item.get(f) for f in self.fields}
             elif type(item) is list:
-                item = [{f: r[f] for f in self.fields if f in r} for r in item if type(r) is dict]
+                item = [{f: r.get(f) for f in self.fields} for r in item if type(r) is dict]
         return item
 
     def collect(self, rows: list[dict]) -> None:
@@ -88,7 +114,8 @@ class SinkNode:
             return
         data: Any = rows
         if self.data_field:
-            data = self._shape(rows[0]) if len(rows) == 1 else [self._shape(r) for r in rows]
+            # eKuiper's TransItem takes dataField from the first row of a list only
+            data = self._shape(rows[0]) if rows else None
         elif self.fields is not None:
             data = self._shape(rows)
         self._send(data)

@@ -12,4 +12,5 @@ class NopSink(Sink):
 
     def send(self, payload: bytes | None, data) -> None:
         if self.log:
-            log.info("sink result for nop: %s", payload)
+            # decoded as the log sink does; %s of bytes would log the b'...' repr
+            log.info("sink result for nop: %s", (payload or b"").decode("utf-8", "replace"))
