@@ -76,7 +76,7 @@ def _check(case: dict) -> None:
             raise CaseError(f"the inputs of stream {name} must be a list")
         for i, item in enumerate(items):
             ts = item.get("timestamp") if isinstance(item, dict) else None
-            if type(ts) not in (int, float) or not isinstance(item.get("data"), dict):
+            if type(ts) not in (int, float) or not isinstance(item.get("data", 0), dict | None):
                 raise CaseError(f"input {i} of stream {name} needs a number 'timestamp' and an object 'data'")
 
 
@@ -131,7 +131,8 @@ def _run(case: dict) -> list[list[dict]]:
     events: list[tuple[int, int, int, str, dict]] = []
     for rank, name in enumerate(order + [n for n in inputs if n not in order]):
         for i, item in enumerate(inputs.get(name, [])):
-            events.append((int(item["timestamp"]), i, rank, name, item["data"]))
+            # `"data": null` is a nil message in the corpus: every field reads as null
+            events.append((int(item["timestamp"]), i, rank, name, item["data"] or {}))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     preload = [e for e in events if streams[e[3]].kind == "table" and e[0] <= start]
     for e in preload:

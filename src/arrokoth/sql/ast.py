@@ -8,7 +8,6 @@ that printing gives back the original text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 class Node:
@@ -347,7 +346,7 @@ class ExplainStream(Node):
     name: str
 
 
-Statement = Union[Select, CreateStream, DropStream, ShowStreams, DescribeStream, ExplainStream]
+Statement = Select | CreateStream | DropStream | ShowStreams | DescribeStream | ExplainStream
 
 
 def walk(node: Node):
