@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from arrokoth.functions import builtins
 from arrokoth.functions.registry import Registry
 from arrokoth.functions.registry import registry as default_registry
 from arrokoth.plan.compiler import PlanError
 from arrokoth.plan.logical import RulePlan, plan_rule
 from arrokoth.plan.options import OptionError, RuleOptions
+from arrokoth.plan.rows import Row
 from arrokoth.plan.streams import StreamDef
 from arrokoth.runtime.clock import Clock
 from arrokoth.runtime.feed import StreamFeed
@@ -43,6 +46,8 @@ def attach(runtime: RuleRuntime, feeds: dict[str, StreamFeed]) -> None:
     """Subscribe the rule to the feeds of the streams it reads (scan tables included)."""
     event_time = runtime.plan.options.is_event_time
     for index, source in enumerate(runtime.plan.sources):
+        if index in runtime.lookups:
+            continue  # looked up per row, not fed
         feed = feeds[source.name]
         feed.subscribe(runtime.ingest, index, runtime.error, event_time=event_time)
 
@@ -62,6 +67,14 @@ def build_rule(
     clock: Clock,
     options: RuleOptions | dict | None = None,
     registry: Registry | None = None,
+    lookups: dict[str, Callable[[], list[Row]]] | None = None,
 ) -> RuleRuntime:
+    """Plan and build a rule; `lookups` gives the rows of lookup tables by table name."""
     plan = plan_sql(sql, streams, options, registry)
-    return RuleRuntime(rule_id, plan, emit, clock)
+    by_index = {}
+    for i, (source, d) in enumerate(zip(plan.sources, plan.streams)):
+        if source.is_table and d.lookup:
+            if not lookups or source.name not in lookups:
+                raise RuleError(f"lookup table {source.name} has no source to look up")
+            by_index[i] = lookups[source.name]
+    return RuleRuntime(rule_id, plan, emit, clock, lookups=by_index)

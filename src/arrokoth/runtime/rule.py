@@ -24,10 +24,20 @@ _ERRORS = (EvalError, FunctionError, SelectError, ArithmeticError, TypeError, Va
 
 
 class RuleRuntime:
-    def __init__(self, rule_id: str, plan: RulePlan, emit: Emit, clock: Clock):
+    def __init__(
+        self,
+        rule_id: str,
+        plan: RulePlan,
+        emit: Emit,
+        clock: Clock,
+        *,
+        lookups: dict[int, Callable[[], list[Row]]] | None = None,
+    ):
         self.id = rule_id
         self.plan = plan
         self.clock = clock
+        # lookup tables by source index: called for their current rows at each join
+        self.lookups = lookups or {}
         self._emit = emit
         self.metrics = RuleMetrics()
         self.running = False

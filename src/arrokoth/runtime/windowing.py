@@ -68,7 +68,9 @@ class WindowPipeline:
         self.tables: dict[int, deque] = {}
         self.stream_indexes: list[int] = []
         for i, (src, d) in enumerate(zip(self.plan.sources, self.plan.streams)):
-            if src.is_table:
+            if src.is_table and i in rt.lookups:
+                self.emitter.table_rows[i] = rt.lookups[i]
+            elif src.is_table:
                 self.tables[i] = deque(maxlen=max(1, d.retain_size))
                 self.emitter.table_rows[i] = (lambda q=self.tables[i]: list(q))
             else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from arrokoth.io.memory_bus import bus
 from arrokoth.io.sinks.base import Sink, SinkConfigError, _prop
 
+ROW_KINDS = ("insert", "update", "upsert", "delete")
+
 
 class MemorySink(Sink):
     wants_rows = True
@@ -21,5 +23,13 @@ class MemorySink(Sink):
         self.key_field = _prop(props, "keyField")
 
     def send(self, payload, data) -> None:
-        rows = data if isinstance(data, list) else [data]
-        bus.publish(self.topic, [r for r in rows if isinstance(r, dict)])
+        rows = [r for r in (data if isinstance(data, list) else [data]) if isinstance(r, dict)]
+        kinds = None
+        if self.rowkind_field:
+            kinds = []
+            for r in rows:
+                kind = str(r.get(self.rowkind_field) or "insert").lower()
+                if kind not in ROW_KINDS:
+                    raise SinkConfigError(f"rowkindField: invalid rowkind {kind}")
+                kinds.append(kind)
+        bus.publish(self.topic, rows, kinds=kinds, key_field=self.key_field)

@@ -1,0 +1,1 @@
+"""Lookup tables: sources a rule queries per row instead of loading them."""
