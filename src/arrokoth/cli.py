@@ -52,6 +52,25 @@ def replay(
 
 
 @app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default 0.0.0.0).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="REST API port (default 9081).")] = None,
+    data_dir: Annotated[str, typer.Option("--data-dir", help="Where definitions and state are kept.")] = "data",
+    config: Annotated[str | None, typer.Option("--config", "-c", help="A YAML configuration file.")] = None,
+) -> None:
+    """Run the engine and its eKuiper-compatible REST API."""
+    from arrokoth.config import Config, ConfigError
+    from arrokoth.server.run import run
+
+    try:
+        cfg = Config.load(config, data_dir=data_dir)
+    except ConfigError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    run(cfg, host=host, port=port)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     from arrokoth import __version__

@@ -8,15 +8,14 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from arrokoth.functions.registry import FunctionError
-from arrokoth.functions.values import EvalError
-from arrokoth.plan.projection import SelectError, SrfError
+from arrokoth.plan.projection import SrfError
 from arrokoth.plan.rows import Group, JoinedRow, Row
 
 if TYPE_CHECKING:
     from arrokoth.runtime.rule import RuleRuntime
 
-_ERRORS = (EvalError, FunctionError, SelectError, ArithmeticError, TypeError, ValueError)
+# a row that fails for any reason becomes an error emission; the rule keeps running
+_ERRORS = (Exception,)
 
 
 class OrderError(Exception):

@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from arrokoth.functions.registry import FunctionError
-from arrokoth.functions.values import EvalError, typed
+from arrokoth.functions.values import typed
 from arrokoth.plan.logical import RulePlan
-from arrokoth.plan.projection import SelectError, SrfError
+from arrokoth.plan.projection import SrfError
 from arrokoth.plan.rows import Group, JoinedRow, Row
 from arrokoth.runtime.clock import Clock
 from arrokoth.runtime.metrics import RuleMetrics
 
 Emit = Callable[[list[dict]], None]
-_ERRORS = (EvalError, FunctionError, SelectError, ArithmeticError, TypeError, ValueError)
+# a row that fails for any reason becomes an error emission; the rule keeps running
+_ERRORS = (Exception,)
 
 
 class RuleRuntime:

@@ -89,6 +89,8 @@ class SinkNode:
         if fmt != "json":
             raise SinkConfigError(f"format: unsupported format {fmt}")
         self.count = 0
+        self.exceptions = 0
+        self.last_exception = ""
         self._encode = jsonvalue.encode
 
     def _shape(self, item: Any) -> Any:

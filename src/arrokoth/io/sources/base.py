@@ -1,0 +1,82 @@
+"""What every source shares: its stream's feed, its properties, its connection status.
+
+A source produces messages for one stream and hands them to the stream's `StreamFeed`
+by a direct call; the feed decodes nothing, so a source passes either decoded objects
+(`publish_rows`) or payload bytes that the stream's format decodes (`publish_payload`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arrokoth.io.formats.json import FormatError, JsonDecoder
+from arrokoth.plan.streams import StreamDef
+from arrokoth.runtime.feed import StreamFeed
+
+log = logging.getLogger("arrokoth.source")
+
+# connection_status values in rule metrics
+CONNECTED, CONNECTING, DISCONNECTED = 1, 0, -1
+
+
+class SourceConfigError(Exception):
+    """A source property is wrong; the message names the property."""
+
+
+def prop(props: dict, name: str, default: Any = None) -> Any:
+    """Properties are matched case-insensitively, as eKuiper's struct mapping does."""
+    if name in props:
+        return props[name]
+    lname = name.lower()
+    for k, v in props.items():
+        if k.lower() == lname:
+            return v
+    return default
+
+
+class Source:
+    def __init__(self, stream: StreamDef, props: dict, feed: StreamFeed):
+        self.stream = stream
+        self.props = props
+        self.feed = feed
+        self.status = CONNECTING
+        self.last_connected = 0
+        self.last_disconnected = 0
+        self.last_disconnected_message = ""
+        self.last_try = 0
+        self.records_in = 0
+        self.exceptions = 0
+        self.last_exception = ""
+        self.last_exception_time = 0
+        self._decoder = JsonDecoder(stream, ints=bool(prop(props, "useInt64ForWholeNumber", False)))
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        pass
+
+    def connected(self) -> None:
+        self.status = CONNECTED
+        self.last_connected = self.feed.clock.now_ms()
+
+    def disconnected(self, message: str) -> None:
+        self.status = DISCONNECTED
+        self.last_disconnected = self.feed.clock.now_ms()
+        self.last_disconnected_message = message
+
+    def publish_rows(self, rows: list[dict], meta: dict | None = None) -> None:
+        self.records_in += len(rows)
+        self.feed.publish_many(rows, meta)
+
+    def publish_payload(self, payload: bytes, meta: dict | None = None) -> None:
+        try:
+            rows = self._decoder.decode(payload)
+        except FormatError as e:
+            self.exceptions += 1
+            self.last_exception = str(e)
+            self.last_exception_time = self.feed.clock.now_ms()
+            self.feed._fail(str(e))
+            return
+        self.publish_rows(rows, meta)

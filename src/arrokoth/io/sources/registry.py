@@ -1,0 +1,33 @@
+"""Source types by name. Built-ins register here the way plugins will."""
+
+from __future__ import annotations
+
+from arrokoth.io.sources.base import Source, SourceConfigError
+
+_SOURCES: dict[str, type[Source]] = {}
+
+
+def register_source(name: str, cls: type[Source]) -> None:
+    _SOURCES[name.lower()] = cls
+
+
+def source_class(name: str) -> type[Source]:
+    cls = _SOURCES.get(name.lower())
+    if cls is None:
+        raise SourceConfigError(f"source type {name} not found")
+    return cls
+
+
+def source_types() -> list[str]:
+    return sorted(_SOURCES)
+
+
+def _register_builtins() -> None:
+    from arrokoth.io.sources.memory import MemorySource
+    from arrokoth.io.sources.simulator import SimulatorSource
+
+    register_source("memory", MemorySource)
+    register_source("simulator", SimulatorSource)
+
+
+_register_builtins()
