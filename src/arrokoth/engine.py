@@ -1,0 +1,689 @@
+"""The facade every entry point calls: streams, tables, rules, config keys, import/export.
+
+The engine owns the definitions (persisted in the store), the running rules, one
+`StreamFeed` per stream and one source per stream that some running rule reads.
+Errors are `EngineError`s carrying eKuiper's error code and HTTP status, so the REST
+layer only formats them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from arrokoth.config import Config
+from arrokoth.functions import jsonvalue
+from arrokoth.io.lookup.memory import MemoryLookupTable
+from arrokoth.io.sinks.base import SinkConfigError, SinkNode
+from arrokoth.io.sinks.registry import sink_class
+from arrokoth.io.sources.base import Source, SourceConfigError
+from arrokoth.io.sources.registry import source_class
+from arrokoth.plan.streams import StreamDef, StreamDefError
+from arrokoth.rules import RuleDef, RuleDefError, check_version, validate_id
+from arrokoth.runtime.builder import RuleError, attach, build_rule, detach, plan_sql
+from arrokoth.runtime.clock import Clock, RealClock
+from arrokoth.runtime.feed import StreamFeed
+from arrokoth.runtime.rule import RuleRuntime
+from arrokoth.sql import SqlSyntaxError, ast, parse, to_sql
+from arrokoth.store.base import Store
+
+log = logging.getLogger("arrokoth.engine")
+
+NS_STREAMS = "streams"
+NS_TABLES = "tables"
+NS_RULES = "rules"
+NS_RULE_STATE = "rule_state"
+
+
+class EngineError(Exception):
+    """An error with eKuiper's code; status 404 only for code 1002 (not found)."""
+
+    def __init__(self, message: str, code: int = 1000, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status if status is not None else (404 if code == 1002 else 400)
+
+
+def _kind_word(kind: str) -> str:
+    return "Table" if kind == "table" else "Stream"
+
+
+@dataclass
+class RuleEntry:
+    definition: RuleDef
+    runtime: RuleRuntime | None = None
+    sinks: list[SinkNode] = field(default_factory=list)
+    status: str = "stopped"
+    message: str = ""
+    last_start: int = 0
+    last_stop: int = 0
+    started_once: bool = False
+    topo: dict | None = None
+
+
+class Engine:
+    def __init__(self, config: Config, store: Store, clock: Clock | None = None):
+        self.config = config
+        self.store = store
+        self.clock = clock or RealClock()
+        self.started_at = time.time()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.cpu_at_start = usage.ru_utime + usage.ru_stime
+        self.streams: dict[str, StreamDef] = {}
+        self.rules: dict[str, RuleEntry] = {}
+        self.feeds: dict[str, StreamFeed] = {}
+        self.sources: dict[str, Source] = {}
+        self.lookup_tables: dict[str, MemoryLookupTable] = {}
+        self._lock = asyncio.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Load the stored definitions and start the rules that were running."""
+        for ns, kind in ((NS_STREAMS, "stream"), (NS_TABLES, "table")):
+            for name, sql in self.store.items(ns).items():
+                try:
+                    self.streams[name] = self._parse_stream(sql, kind)[1]
+                except EngineError as e:
+                    log.error("cannot load %s %s: %s", kind, name, e.message)
+        for rule_id, text in self.store.items(NS_RULES).items():
+            try:
+                definition = RuleDef.parse(text)
+            except RuleDefError as e:
+                log.error("cannot load rule %s: %s", rule_id, e)
+                continue
+            self.rules[rule_id] = RuleEntry(definition)
+        for rule_id, entry in self.rules.items():
+            if entry.definition.triggered:
+                try:
+                    await self._start(entry)
+                except EngineError as e:
+                    log.error("cannot restart rule %s: %s", rule_id, e.message)
+
+    async def close(self) -> None:
+        for entry in self.rules.values():
+            await self._stop(entry, "canceled manually", persist=False)
+        for source in list(self.sources.values()):
+            await source.stop()
+        self.sources.clear()
+        for table in self.lookup_tables.values():
+            table.close()
+        self.store.close()
+
+    # --- streams and tables ------------------------------------------------------
+
+    def _parse_stream(self, sql: str, kind: str | None) -> tuple[ast.CreateStream, StreamDef]:
+        try:
+            stmt = parse(sql)
+        except SqlSyntaxError as e:
+            raise EngineError(str(e), 3000) from None
+        if not isinstance(stmt, ast.CreateStream):
+            raise EngineError("the statement must be CREATE STREAM or CREATE TABLE", 3000)
+        try:
+            return stmt, StreamDef.from_ast(stmt, sql)
+        except StreamDefError as e:
+            raise EngineError(str(e), 3000) from None
+
+    def exec_stream_statement(self, sql: str) -> str:
+        """POST /streams and /tables: any stream statement; results joined by newlines."""
+        try:
+            stmt = parse(sql)
+        except SqlSyntaxError as e:
+            raise EngineError(f"Stream command error: {e}", 3000) from None
+        if isinstance(stmt, ast.CreateStream):
+            return self.create_stream(sql, stmt)
+        if isinstance(stmt, ast.ShowStreams):
+            kind = "table" if stmt.kind == "TABLES" else "stream"
+            names = self.list_streams(kind)
+            return "\n".join(names) if names else f"No {kind} definitions are found."
+        if isinstance(stmt, ast.DescribeStream):
+            return jsonvalue.dumps(self.describe_stream(stmt.name, stmt.kind.lower()))
+        if isinstance(stmt, ast.ExplainStream):
+            d = self._get_stream(stmt.name, stmt.kind.lower(), "explain")
+            return d.sql
+        if isinstance(stmt, ast.DropStream):
+            return self.drop_stream(stmt.name, stmt.kind.lower())
+        raise EngineError("Stream command error: only stream and table statements are allowed here", 3000)
+
+    def create_stream(self, sql: str, stmt: ast.CreateStream | None = None) -> str:
+        if stmt is None:
+            stmt, d = self._parse_stream(sql, None)
+        else:
+            d = self._parse_stream(sql, None)[1]
+        word = _kind_word(d.kind)
+        try:
+            validate_id(d.name)
+        except RuleDefError as e:
+            raise EngineError(str(e)) from None
+        if d.name in self.streams:
+            raise EngineError(f"Stream command error: Create {word.lower()} fails: Item {d.name} already exists.", 3000)
+        self._check_source_type(d)
+        self.streams[d.name] = d
+        if d.options.get("TEMP") not in (True, "true"):
+            self.store.set(NS_TABLES if d.kind == "table" else NS_STREAMS, d.name, sql)
+        return f"{word} {d.name} is created."
+
+    def _check_source_type(self, d: StreamDef) -> None:
+        if d.kind == "table" and d.lookup:
+            if d.type != "memory":
+                raise EngineError(f"lookup table type {d.type} is not supported", 3000)
+            if not d.option("KEY"):
+                raise EngineError("lookup table must have a KEY option", 3000)
+
+    def replace_stream(self, name: str, sql: str, kind: str) -> str:
+        stmt, d = self._parse_stream(sql, kind)
+        word = _kind_word(kind)
+        if d.name != name:
+            raise EngineError(f"Replace {name} fails: the sql statement must update the {name} source.", 3000)
+        if d.kind != kind:
+            raise EngineError(f"{word} {name} is not found", 1002)
+        old = self.streams.get(name)
+        if old is not None:
+            if old.shared != d.shared:
+                raise EngineError(f"Replace {name} fails: the SHARED option cannot be changed", 3000)
+            new_v, old_v = d.option("VERSION"), old.option("VERSION")
+            if old_v and not new_v > old_v:
+                raise EngineError(f"Replace {name} fails: the version {new_v} is not greater than {old_v}", 3000)
+        if d.options.get("TEMP") in (True, "true"):
+            raise EngineError(f"Replace {name} fails: TEMP is not allowed in a replace", 3000)
+        self._check_source_type(d)
+        self.streams[name] = d
+        self.store.set(NS_TABLES if kind == "table" else NS_STREAMS, name, sql)
+        return f"{word} {name} is replaced."
+
+    def _get_stream(self, name: str, kind: str, verb: str = "describe") -> StreamDef:
+        d = self.streams.get(name)
+        if d is None or d.kind != kind:
+            raise EngineError(f"{verb} {kind} error: {_kind_word(kind)} {name} is not found.", 3000)
+        return d
+
+    def list_streams(self, kind: str, table_kind: str | None = None) -> list[str]:
+        out = []
+        for name, d in sorted(self.streams.items()):
+            if d.kind != kind:
+                continue
+            if table_kind == "lookup" and not d.lookup:
+                continue
+            if table_kind == "scan" and d.lookup:
+                continue
+            out.append(name)
+        return out
+
+    def stream_details(self, kind: str, table_kind: str | None = None) -> list[dict]:
+        return [
+            {"name": n, "type": self.streams[n].type, "format": self.streams[n].format}
+            for n in self.list_streams(kind, table_kind)
+        ]
+
+    def describe_stream(self, name: str, kind: str) -> dict:
+        d = self.streams.get(name)
+        if d is None or d.kind != kind:
+            raise EngineError(
+                f"describe {kind} error: Describe {kind} fails, {name} is not found.", 3000
+            )
+        from arrokoth.streams_json import describe
+
+        return describe(d)
+
+    def stream_schema(self, name: str, kind: str) -> dict | None:
+        d = self.streams.get(name)
+        if d is None or d.kind != kind:
+            raise EngineError(f"get schema error: {_kind_word(kind)} {name} is not found.", 3000)
+        from arrokoth.streams_json import schema
+
+        return schema(d)
+
+    def drop_stream(self, name: str, kind: str, force: bool = False) -> str:
+        d = self.streams.get(name)
+        if d is None:
+            raise EngineError(f"delete {kind} error: {kind} {name} is not found", 1002)
+        if not force:
+            for entry in self.rules.values():
+                if name in self._rule_streams(entry.definition):
+                    raise EngineError(f"{d.kind} {name} has been referenced by other rules")
+        del self.streams[name]
+        self.store.delete(NS_TABLES if d.kind == "table" else NS_STREAMS, name)
+        return f"{_kind_word(d.kind)} {name} is dropped."
+
+    def _rule_streams(self, definition: RuleDef) -> list[str]:
+        try:
+            stmt = parse(definition.sql)
+        except SqlSyntaxError:
+            return []
+        if not isinstance(stmt, ast.Select):
+            return []
+        return [stmt.source.name] + [j.source.name for j in stmt.joins]
+
+    # --- rules -------------------------------------------------------------------
+
+    def _plan_check(self, definition: RuleDef) -> None:
+        """Plan the rule and build its sinks without starting anything."""
+        try:
+            plan_sql(definition.sql, self.streams, self._options(definition))
+        except (RuleError, SqlSyntaxError) as e:
+            raise EngineError(str(e)) from None
+        self._sink_nodes(definition)
+
+    def _options(self, definition: RuleDef) -> dict:
+        options = self.config.rule_defaults
+        options.update(definition.options)
+        return options
+
+    def _sink_nodes(self, definition: RuleDef) -> list[SinkNode]:
+        nodes = []
+        for action in definition.actions:
+            (typ, props), = action.items()
+            try:
+                nodes.append(SinkNode(sink_class(typ)(props), props))
+            except SinkConfigError as e:
+                raise EngineError(f"fail to create sink {typ}: {e}") from None
+        return nodes
+
+    async def create_rule(self, body: str | bytes | dict) -> str:
+        try:
+            definition = RuleDef.parse(body)
+        except RuleDefError as e:
+            raise EngineError(f"invalid rule json: {e}") from None
+        async with self._lock:
+            if definition.id in self.rules:
+                raise EngineError(f"rule {definition.id} already exists")
+            self._plan_check(definition)
+            entry = RuleEntry(definition)
+            self.rules[definition.id] = entry
+            self._persist(entry)
+            if definition.triggered:
+                await self._start_or_record(entry)
+        return f"Rule {definition.id} was created successfully."
+
+    async def upsert_rule(self, rule_id: str, body: str | bytes | dict) -> str:
+        try:
+            definition = RuleDef.parse(body, path_id=rule_id)
+        except RuleDefError as e:
+            raise EngineError(f"Update rule error: Invalid rule json: {e}") from None
+        async with self._lock:
+            old = self.rules.get(rule_id)
+            try:
+                check_version(old.definition if old else None, definition)
+            except RuleDefError as e:
+                raise EngineError(f"Update rule error: {e}") from None
+            try:
+                self._plan_check(definition)
+            except EngineError as e:
+                raise EngineError(f"Update rule error: {e.message}") from None
+            if old is not None:
+                await self._stop(old, "stopped by update", persist=False)
+            entry = RuleEntry(definition)
+            if old is not None:
+                entry.last_start, entry.last_stop = old.last_start, old.last_stop
+            self.rules[rule_id] = entry
+            self._persist(entry)
+            if definition.triggered:
+                await self._start_or_record(entry)
+        return f"Rule {rule_id} was updated successfully."
+
+    def _persist(self, entry: RuleEntry) -> None:
+        if not entry.definition.temp:
+            self.store.set(NS_RULES, entry.definition.id, entry.definition.text)
+
+    def _entry(self, rule_id: str, message: str) -> RuleEntry:
+        entry = self.rules.get(rule_id)
+        if entry is None:
+            raise EngineError(message, 1002)
+        return entry
+
+    def get_rule(self, rule_id: str) -> str:
+        return self._entry(rule_id, f"Describe rule error: Rule {rule_id} is not found.").definition.text
+
+    async def delete_rule(self, rule_id: str) -> str:
+        async with self._lock:
+            entry = self.rules.get(rule_id)
+            if entry is None:
+                raise EngineError(f"Delete rule error: rule {rule_id} not found")
+            await self._stop(entry, "canceled manually", persist=False)
+            del self.rules[rule_id]
+            self.store.delete(NS_RULES, rule_id)
+        return f"Rule {rule_id} is dropped."
+
+    async def start_rule(self, rule_id: str) -> str:
+        entry = self._entry(
+            rule_id, f"start rule error: Rule {rule_id} is not found in registry, please check if it is created"
+        )
+        async with self._lock:
+            self._set_triggered(entry, True)
+            await self._start_or_record(entry)
+        return f"Rule {rule_id} was started"
+
+    async def stop_rule(self, rule_id: str) -> str:
+        entry = self._entry(rule_id, f"stop rule error: Rule {rule_id} is not found in registry")
+        async with self._lock:
+            self._set_triggered(entry, False)
+            await self._stop(entry, "canceled manually")
+        return f"Rule {rule_id} was stopped."
+
+    async def restart_rule(self, rule_id: str) -> str:
+        entry = self._entry(rule_id, f"restart rule error: Rule {rule_id} is not found in registry")
+        async with self._lock:
+            await self._stop(entry, "canceled manually", persist=False)
+            self._set_triggered(entry, True)
+            await self._start_or_record(entry)
+        return f"Rule {rule_id} was restarted"
+
+    def _set_triggered(self, entry: RuleEntry, triggered: bool) -> None:
+        if entry.definition.triggered != triggered or entry.definition.text == "":
+            entry.definition.triggered = triggered
+            entry.definition.touch()
+            self._persist(entry)
+
+    async def _start_or_record(self, entry: RuleEntry) -> None:
+        """Start the rule; a failure after planning shows as `stopped by error`."""
+        try:
+            await self._start(entry)
+        except EngineError as e:
+            entry.status = "stopped by error"
+            entry.message = e.message
+
+    async def _start(self, entry: RuleEntry) -> None:
+        if entry.runtime is not None:
+            return
+        definition = entry.definition
+        sinks = self._sink_nodes(definition)
+        for node in sinks:
+            node.sink.open()
+
+        def emit(rows: list[dict], sinks: list[SinkNode] = sinks) -> None:
+            for node in sinks:
+                try:
+                    node.collect(rows)
+                except Exception as e:  # noqa: BLE001 - a failing sink must not stop the rule
+                    node.exceptions += 1
+                    node.last_exception = str(e)
+
+        try:
+            runtime = build_rule(
+                definition.id, definition.sql, self.streams, emit, self.clock, self._options(definition),
+                lookups=self._lookups(definition),
+            )
+        except (RuleError, SqlSyntaxError) as e:
+            raise EngineError(str(e)) from None
+        for s in runtime.plan.sources:
+            if s.name not in self.feeds:
+                self.feeds[s.name] = StreamFeed(self.streams[s.name], self.clock)
+        attach(runtime, self.feeds)
+        runtime.start()
+        entry.runtime = runtime
+        entry.sinks = sinks
+        entry.status = "running"
+        entry.message = ""
+        entry.last_start = self.clock.now_ms()
+        entry.started_once = True
+        entry.topo = self._topo(entry)
+        for index, s in enumerate(runtime.plan.sources):
+            if index not in runtime.lookups:
+                await self._ensure_source(s.name)
+
+    def _lookups(self, definition: RuleDef) -> dict[str, Callable]:
+        out = {}
+        for name in self._rule_streams(definition):
+            d = self.streams.get(name)
+            if d is not None and d.kind == "table" and d.lookup:
+                table = self.lookup_tables.get(name)
+                if table is None:
+                    table = self.lookup_tables[name] = MemoryLookupTable(name, d.datasource, d.option("KEY"))
+                out[name] = table.rows
+        return out
+
+    async def _ensure_source(self, name: str) -> None:
+        if name in self.sources:
+            return
+        d = self.streams[name]
+        try:
+            cls = source_class(d.type)
+            source = cls(d, self._source_props(d), self.feeds[name])
+            await source.start()
+        except SourceConfigError as e:
+            raise EngineError(f"cannot start source {name}: {e}") from None
+        self.sources[name] = source
+
+    def _source_props(self, d: StreamDef) -> dict:
+        from arrokoth.confkeys import source_props
+
+        return source_props(self, d)
+
+    async def _stop(self, entry: RuleEntry, message: str, *, persist: bool = True) -> None:
+        runtime = entry.runtime
+        if runtime is None:
+            if entry.status != "stopped by error":
+                entry.status = "stopped"
+            return
+        detach(runtime, self.feeds)
+        runtime.stop()
+        for node in entry.sinks:
+            node.sink.close()
+        entry.runtime = None
+        entry.status = "stopped"
+        entry.message = message
+        entry.last_stop = self.clock.now_ms()
+        entry.final_metrics = self._metrics(entry, runtime)  # type: ignore[attr-defined]
+        for name, feed in list(self.feeds.items()):
+            if feed.subscribers == 0:
+                source = self.sources.pop(name, None)
+                if source is not None:
+                    await source.stop()
+
+    # --- status ------------------------------------------------------------------
+
+    def list_rules(self) -> list[dict]:
+        return [
+            {
+                "id": rid,
+                "name": e.definition.name or rid,
+                "status": e.status,
+                "tags": e.definition.tags,
+                "trace": False,
+                "version": e.definition.version,
+            }
+            for rid, e in sorted(self.rules.items())
+        ]
+
+    def _node_names(self, entry: RuleEntry, runtime: RuleRuntime) -> dict[str, list[str]]:
+        plan = runtime.plan
+        sources = [f"source_{s.name}" for s in plan.sources]
+        ops = []
+        seq = len(sources) + 1
+        names = ["decoder"]
+        if plan.options.is_event_time:
+            names.append("watermark")
+        if plan.analytics:
+            names.append("analytic")
+        if plan.window is not None:
+            names.append("window")
+        if plan.joins:
+            names.append("join")
+        if plan.where is not None:
+            names.append("filter")
+        if plan.dimensions or plan.aggregate:
+            names.append("aggregate")
+        if plan.having is not None:
+            names.append("having")
+        if plan.order_by:
+            names.append("order")
+        names.append("project")
+        for n in names:
+            ops.append(f"op_{seq}_{n}")
+            seq += 1
+        sinks = []
+        for i, action in enumerate(entry.definition.actions):
+            typ = next(iter(action))
+            ops.append(f"op_{typ}_{i}_0_transform")
+            ops.append(f"op_{typ}_{i}_1_encode")
+            sinks.append(f"sink_{typ}_{i}")
+        return {"sources": sources, "ops": ops, "sinks": sinks}
+
+    def _topo(self, entry: RuleEntry) -> dict:
+        nodes = self._node_names(entry, entry.runtime)
+        edges: dict[str, list[str]] = {}
+        core = [o for o in nodes["ops"] if not o.endswith(("_transform", "_encode"))]
+        for s in nodes["sources"]:
+            edges[s] = [core[0]]
+        for a, b in zip(core, core[1:]):
+            edges[a] = [b]
+        last = core[-1]
+        edges[last] = []
+        for i, sink in enumerate(nodes["sinks"]):
+            typ = sink[len("sink_"):].rsplit("_", 1)[0]
+            transform, encode = f"op_{typ}_{i}_0_transform", f"op_{typ}_{i}_1_encode"
+            edges[last].append(transform)
+            edges[transform] = [encode]
+            edges[encode] = [sink]
+        return {"sources": nodes["sources"], "edges": edges}
+
+    def _metrics(self, entry: RuleEntry, runtime: RuleRuntime) -> dict:
+        m = runtime.metrics
+        nodes = self._node_names(entry, runtime)
+        out: dict[str, Any] = {}
+        now_last = m.started
+
+        def node(prefix: str, rin: int, rout: int, exc: int = 0, last_exc: str = "", last_exc_time: int = 0,
+                 conn: Source | None = None, is_io: bool = False) -> None:
+            values = {
+                "records_in_total": rin,
+                "records_out_total": rout,
+                "messages_processed_total": rin,
+                "process_latency_us": 0,
+                "buffer_length": 0,
+                "last_invocation": now_last,
+                "exceptions_total": exc,
+                "last_exception": last_exc,
+                "last_exception_time": last_exc_time,
+            }
+            if is_io:
+                values.update({
+                    "connection_status": conn.status if conn is not None else 1,
+                    "connection_last_connected_time": conn.last_connected if conn is not None else m.started,
+                    "connection_last_disconnected_time": conn.last_disconnected if conn is not None else 0,
+                    "connection_last_disconnected_message": conn.last_disconnected_message if conn is not None else "",
+                    "connection_last_try_time": conn.last_try if conn is not None else 0,
+                })
+            for k, v in values.items():
+                out[f"{prefix}_0_{k}"] = v
+
+        for s in nodes["sources"]:
+            node(s, m.records_in, m.records_in, conn=self.sources.get(s[len("source_"):]), is_io=True)
+        for op in nodes["ops"]:
+            if op.endswith(("_transform", "_encode")):
+                continue
+            if op.endswith(("_filter",)):
+                node(op, m.records_in, m.records_out, m.exceptions, m.last_exception, m.last_exception_time)
+            elif op.endswith("_project"):
+                node(op, m.records_out, m.records_out)
+            else:
+                node(op, m.records_in, m.records_in)
+        for i, sink in enumerate(nodes["sinks"]):
+            sn = entry.sinks[i] if i < len(entry.sinks) else None
+            count = sn.count if sn is not None else 0
+            typ = sink[len("sink_"):].rsplit("_", 1)[0]
+            node(f"op_{typ}_{i}_0_transform", m.records_out, count)
+            node(f"op_{typ}_{i}_1_encode", count, count)
+            node(sink, count, count, sn.exceptions if sn else 0, sn.last_exception if sn else "", is_io=True)
+        return out
+
+    def rule_status(self, rule_id: str) -> tuple[dict, dict]:
+        entry = self._entry(rule_id, f"get rule status error: Rule {rule_id} is not found")
+        header = {
+            "status": entry.status,
+            "message": entry.message,
+            "lastStartTimestamp": entry.last_start,
+            "lastStopTimestamp": entry.last_stop,
+            "nextStartTimestamp": 0,
+        }
+        if entry.runtime is not None:
+            metrics = self._metrics(entry, entry.runtime)
+        else:
+            metrics = getattr(entry, "final_metrics", {}) if entry.started_once else {}
+        return header, metrics
+
+    def all_status(self) -> dict:
+        out = {}
+        for rid, e in sorted(self.rules.items()):
+            item: dict[str, Any] = {"status": e.status}
+            if e.runtime is not None:
+                item["last_exception"] = e.runtime.metrics.last_exception
+                item["exceptions_total"] = e.runtime.metrics.exceptions
+            out[rid] = item
+        return out
+
+    def rule_topo(self, rule_id: str) -> dict:
+        entry = self._entry(rule_id, f"get rule topo error: Rule {rule_id} is not found.")
+        if entry.topo is None:
+            raise EngineError(
+                f"get rule topo error: Fail to get rule {rule_id}'s topo, make sure the rule has been started before",
+                1001,
+            )
+        return entry.topo
+
+    def explain_rule(self, rule_id: str) -> str:
+        entry = self._entry(rule_id, f"explain rules error: Rule {rule_id} is not found.")
+        try:
+            plan = plan_sql(entry.definition.sql, self.streams, self._options(entry.definition))
+        except RuleError as e:
+            raise EngineError(f"explain rules error: {e}") from None
+        lines = []
+        for depth, line in enumerate(reversed(plan.explain().splitlines())):
+            text = line.strip()
+            op, _, info = text.partition(": ")
+            lines.append("\t" * depth + jsonvalue.dumps({"info": info, "op": f"{op.title().replace(' ', '')}Plan_{depth}"}))
+        return "\n".join(lines)
+
+    def validate_rule(self, body: str | bytes | dict) -> dict:
+        try:
+            definition = RuleDef.parse(body)
+        except RuleDefError as e:
+            raise EngineError(f"invalid rule json: {e}", status=422) from None
+        try:
+            plan = plan_sql(definition.sql, self.streams, self._options(definition))
+        except (RuleError, SqlSyntaxError) as e:
+            raise EngineError(str(e), status=422) from None
+        return {"sources": [s.name for s in plan.sources], "valid": True}
+
+    # --- tags --------------------------------------------------------------------
+
+    def set_tags(self, rule_id: str, tags: list[str], mode: str) -> None:
+        entry = self._entry(rule_id, f"rule {rule_id} not found")
+        current = list(entry.definition.tags or [])
+        if mode == "replace":
+            current = list(dict.fromkeys(tags))
+        elif mode == "add":
+            current = list(dict.fromkeys(current + tags))
+        else:
+            current = [t for t in current if t not in tags]
+        entry.definition.tags = current
+        entry.definition.touch()
+        self._persist(entry)
+
+    def match_tags(self, tags: list[str]) -> list[str]:
+        return [
+            rid for rid, e in sorted(self.rules.items())
+            if all(t in (e.definition.tags or []) for t in tags)
+        ]
+
+    async def bulk(self, tags: list[str], start: bool) -> list[dict]:
+        ids = self.match_tags(tags) if tags else []
+        if not ids:
+            raise EngineError(f"bulk {'start' if start else 'stop'} failed: no matching rules")
+        out = []
+        for rid in ids:
+            try:
+                await (self.start_rule(rid) if start else self.stop_rule(rid))
+                out.append({"ruleId": rid, "success": True})
+            except EngineError as e:
+                out.append({"ruleId": rid, "success": False, "error": e.message})
+        return out
+
+
+__all__ = ["Engine", "EngineError", "RuleEntry", "to_sql"]

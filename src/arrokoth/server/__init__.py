@@ -1,0 +1,1 @@
+"""eKuiper's REST API on Starlette (see ../shared/spec/restapi.md)."""
