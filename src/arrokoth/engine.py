@@ -81,6 +81,9 @@ class Engine:
         self.sources: dict[str, Source] = {}
         self.lookup_tables: dict[str, MemoryLookupTable] = {}
         self._lock = asyncio.Lock()
+        from arrokoth.ruletest import RuleTests
+
+        self.rule_tests = RuleTests(self)
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -107,6 +110,7 @@ class Engine:
                     log.error("cannot restart rule %s: %s", rule_id, e.message)
 
     async def close(self) -> None:
+        await self.rule_tests.close()
         for entry in self.rules.values():
             await self._stop(entry, "canceled manually", persist=False)
         for source in list(self.sources.values()):
@@ -237,7 +241,7 @@ class Engine:
             raise EngineError(f"get schema error: {_kind_word(kind)} {name} is not found.", 3000)
         from arrokoth.streams_json import schema
 
-        return schema(d)
+        return schema(d, self._referenced(name))
 
     def drop_stream(self, name: str, kind: str, force: bool = False) -> str:
         d = self.streams.get(name)
@@ -245,15 +249,16 @@ class Engine:
             raise EngineError(f"delete {kind} error: {kind} {name} is not found", 1002)
         if not force:
             for entry in self.rules.values():
-                if name in self._rule_streams(entry.definition):
+                if name in self._sql_streams(entry.definition.sql):
                     raise EngineError(f"{d.kind} {name} has been referenced by other rules")
         del self.streams[name]
         self.store.delete(NS_TABLES if d.kind == "table" else NS_STREAMS, name)
         return f"{_kind_word(d.kind)} {name} is dropped."
 
-    def _rule_streams(self, definition: RuleDef) -> list[str]:
+    def _sql_streams(self, sql: str) -> list[str]:
+        """The streams and tables a rule's SQL reads, in FROM/JOIN order."""
         try:
-            stmt = parse(definition.sql)
+            stmt = parse(sql)
         except SqlSyntaxError:
             return []
         if not isinstance(stmt, ast.Select):
@@ -265,14 +270,15 @@ class Engine:
     def _plan_check(self, definition: RuleDef) -> None:
         """Plan the rule and build its sinks without starting anything."""
         try:
-            plan_sql(definition.sql, self.streams, self._options(definition))
+            plan_sql(definition.sql, self.streams, self._options_for(definition.options))
         except (RuleError, SqlSyntaxError) as e:
             raise EngineError(str(e)) from None
         self._sink_nodes(definition)
 
-    def _options(self, definition: RuleDef) -> dict:
+    def _options_for(self, rule_options: dict) -> dict:
+        """A rule's options over the configured defaults, key by key."""
         options = self.config.rule_defaults
-        options.update(definition.options)
+        options.update(rule_options)
         return options
 
     def _sink_nodes(self, definition: RuleDef) -> list[SinkNode]:
@@ -406,8 +412,8 @@ class Engine:
 
         try:
             runtime = build_rule(
-                definition.id, definition.sql, self.streams, emit, self.clock, self._options(definition),
-                lookups=self._lookups(definition),
+                definition.id, definition.sql, self.streams, emit, self.clock, self._options_for(definition.options),
+                lookups=self._lookups_for_sql(definition.sql),
             )
         except (RuleError, SqlSyntaxError) as e:
             raise EngineError(str(e)) from None
@@ -427,9 +433,10 @@ class Engine:
             if index not in runtime.lookups:
                 await self._ensure_source(s.name)
 
-    def _lookups(self, definition: RuleDef) -> dict[str, Callable]:
+    def _lookups_for_sql(self, sql: str) -> dict[str, Callable]:
+        """The lookup tables a rule reads, by name, created on first use."""
         out = {}
-        for name in self._rule_streams(definition):
+        for name in self._sql_streams(sql):
             d = self.streams.get(name)
             if d is not None and d.kind == "table" and d.lookup:
                 table = self.lookup_tables.get(name)
@@ -630,7 +637,7 @@ class Engine:
     def explain_rule(self, rule_id: str) -> str:
         entry = self._entry(rule_id, f"explain rules error: Rule {rule_id} is not found.")
         try:
-            plan = plan_sql(entry.definition.sql, self.streams, self._options(entry.definition))
+            plan = plan_sql(entry.definition.sql, self.streams, self._options_for(entry.definition.options))
         except RuleError as e:
             raise EngineError(f"explain rules error: {e}") from None
         lines = []
@@ -646,10 +653,63 @@ class Engine:
         except RuleDefError as e:
             raise EngineError(f"invalid rule json: {e}", status=422) from None
         try:
-            plan = plan_sql(definition.sql, self.streams, self._options(definition))
+            plan = plan_sql(definition.sql, self.streams, self._options_for(definition.options))
         except (RuleError, SqlSyntaxError) as e:
             raise EngineError(str(e), status=422) from None
         return {"sources": [s.name for s in plan.sources], "valid": True}
+
+    def rule_schema(self, rule_id: str) -> dict:
+        """The output columns of a rule and, where the streams declare them, their types."""
+        entry = self._entry(rule_id, f"get rule schema error: Rule {rule_id} is not found.")
+        try:
+            plan = plan_sql(entry.definition.sql, self.streams, self._options_for(entry.definition.options))
+        except RuleError as e:
+            raise EngineError(f"get rule schema error: {e}") from None
+        from arrokoth.plan.projection import output_names
+        from arrokoth.streams_json import schema as stream_schema
+
+        fields = plan.select.fields
+        out: dict[str, Any] = {}
+        for f, name in zip(fields, output_names(fields)):
+            if f.invisible:
+                continue
+            if name is None:  # a wildcard: every column of the streams it covers
+                for source, d in zip(plan.sources, plan.streams):
+                    if f.expr.stream in (None, source.ref):
+                        for col, typ in stream_schema(d, self._referenced(source.name)).items():
+                            out.setdefault(col, typ)
+                continue
+            typ = None
+            if isinstance(f.expr, ast.FieldRef):
+                for d in plan.streams:
+                    if d.columns and f.expr.name in d.columns:
+                        typ = stream_schema(d)[f.expr.name]
+                        break
+            out[name] = typ
+        return out
+
+    def _referenced(self, stream: str) -> list[str]:
+        """Columns the rules reading a schemaless stream refer to."""
+        names: list[str] = []
+        for entry in self.rules.values():
+            try:
+                stmt = parse(entry.definition.sql)
+            except SqlSyntaxError:
+                continue
+            if isinstance(stmt, ast.Select) and stream in self._sql_streams(entry.definition.sql):
+                names.extend(n.name for n in ast.walk(stmt) if isinstance(n, ast.FieldRef))
+        return names
+
+    async def reset_state(self, rule_id: str, state_type: Any, params: Any) -> str:
+        entry = self._entry(rule_id, f"reset rule state error: Rule {rule_id} is not found.")
+        if state_type != 1:
+            raise EngineError(f"unknown stateType:{state_type if isinstance(state_type, int) else 0}")
+        if entry.runtime is None:
+            raise EngineError(f"rule {rule_id} is not running")
+        stream = params.get("streamName") if isinstance(params, dict) else None
+        if stream not in self._sql_streams(entry.definition.sql):
+            raise EngineError(f"stream {stream} is not a source of rule {rule_id}")
+        raise EngineError(f"the source of stream {stream} is not rewindable")
 
     # --- tags --------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from arrokoth.server import routes_basic, routes_rules, routes_streams
+from arrokoth.server import routes_basic, routes_misc, routes_rules, routes_streams
 from arrokoth.server.responses import TEXT, json_response
 
 _PREFLIGHT_METHODS = {"POST", "GET", "PUT", "DELETE", "HEAD"}
@@ -92,7 +92,7 @@ def all_routes() -> list[Route]:
     return routes
 
 
-ROUTE_MODULES = (routes_basic, routes_streams, routes_rules)
+ROUTE_MODULES = (routes_basic, routes_streams, routes_rules, routes_misc)
 
 
 def create_app(engine, *, request_shutdown: Callable[[], None] | None = None, auth=None) -> ASGIApp:

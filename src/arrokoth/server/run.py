@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from pathlib import Path
 
 from arrokoth.config import Config
@@ -40,7 +41,10 @@ async def serve(config: Config, *, host: str | None = None, port: int | None = N
     if config.get("basic.authentication"):
         from arrokoth.server.auth import jwt_middleware
 
-        auth = jwt_middleware(Path(config.data_dir).parent / "etc" / "mgmt")
+        # eKuiper keeps the keys in <base>/etc/mgmt; ours live under the data directory
+        key_dir = Path(config.data_dir) / "etc" / "mgmt"
+        logging.getLogger("arrokoth").info("JWT authentication on; public keys in %s", key_dir)
+        auth = jwt_middleware(key_dir)
     app = create_app(engine, request_shutdown=request_shutdown, auth=auth)
     await engine.open()
     uv_config = uvicorn.Config(
@@ -48,6 +52,10 @@ async def serve(config: Config, *, host: str | None = None, port: int | None = N
         access_log=False, timeout_keep_alive=0,
     )
     server = uvicorn.Server(uv_config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # a clean stop: the server drains, then the engine stops its rules and closes the store
+        loop.add_signal_handler(sig, request_shutdown)
     logging.getLogger("arrokoth").info("serving the REST API on %s:%s", host, port)
     try:
         await server.serve()
