@@ -78,6 +78,15 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _register_client_commands() -> None:
+    from arrokoth import _cli_client
+
+    _cli_client.register(app)
+
+
+_register_client_commands()
+
+
 def main() -> None:
     app()
 
