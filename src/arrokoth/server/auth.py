@@ -32,6 +32,8 @@ EXEMPT_PATHS = frozenset({"/", "/ping"})
 AUDIENCE = "eKuiper"
 # every method golang-jwt verifies with an RSA public key, so tokens eKuiper accepts are accepted here
 RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+# the other methods golang-jwt knows; they fail only once the (RSA) key is in hand
+_OTHER_ALGORITHMS = ("HS256", "HS384", "HS512", "ES256", "ES384", "ES512", "EdDSA", "none")
 _MIN_QUIET_KEY_BITS = 2048
 
 
@@ -156,8 +158,8 @@ def verify_token(token: str, keys: KeyDirectory) -> dict:
         raise TokenError(f"{invalid}token is malformed: {e}") from None
     audiences = _audiences(claims.get("aud"))
     alg = header.get("alg")
-    if alg not in RSA_ALGORITHMS:
-        raise TokenError(f"{invalid}token signature is invalid: signing method {alg} is invalid")
+    if alg not in RSA_ALGORITHMS and alg not in _OTHER_ALGORITHMS:
+        raise TokenError(f"{invalid}token is unverifiable: signing method (alg) is unavailable")
     issuer = claims.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise TokenError(f"{invalid}token is unverifiable: error while executing keyfunc: "
@@ -166,6 +168,9 @@ def verify_token(token: str, keys: KeyDirectory) -> dict:
         key = keys.get(issuer)
     except _KeyError as e:
         raise TokenError(f"{invalid}token is unverifiable: error while executing keyfunc: {e}") from None
+    if alg not in RSA_ALGORITHMS:
+        reason = "'none' signature type is not allowed" if alg == "none" else "key is of invalid type"
+        raise TokenError(f"{invalid}token signature is invalid: {reason}")
     options = {"verify_aud": False, "verify_iss": False}
     try:
         if key.key_size < _MIN_QUIET_KEY_BITS:

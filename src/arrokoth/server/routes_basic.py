@@ -77,7 +77,7 @@ async def batch(request: Request) -> Response:
     import httpx
 
     results = []
-    transport = httpx.ASGITransport(app=request.app)
+    transport = httpx.ASGITransport(app=request.app.state.full_app)
     headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-language")}
     async with httpx.AsyncClient(transport=transport, base_url="http://batch") as client:
         for item in items:
