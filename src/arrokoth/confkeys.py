@@ -8,7 +8,8 @@ shipped ones. A stream reads `default`, then its CONF_KEY section, then its EXTR
 
 from __future__ import annotations
 
-from functools import cache
+import re
+from functools import lru_cache
 from importlib import resources as _resources
 from typing import TYPE_CHECKING, Any
 
@@ -33,11 +34,17 @@ def _types(kind: str) -> list[str]:
     return []
 
 
-@cache
+_FILE_NAME = re.compile(r"[A-Za-z0-9_\-]{1,100}")
+
+
+@lru_cache(maxsize=256)
 def shipped(kind: str, typ: str) -> dict[str, dict]:
     """The read-only sections of the shipped yaml file (empty when there is none)."""
     import yaml
 
+    # connection types come unchecked from request paths: only plain names can name a file
+    if not _FILE_NAME.fullmatch(typ):
+        return {}
     path = _resources.files("arrokoth") / "etc" / kind / f"{typ}.yaml"
     if not path.is_file():
         return {}
@@ -48,8 +55,21 @@ def shipped(kind: str, typ: str) -> dict[str, dict]:
 def check_type(kind: str, typ: str) -> None:
     from arrokoth.engine import EngineError
 
+    if kind == "connections":
+        # eKuiper does not check connection types: named connections of any `typ` live here (spec 4.4)
+        return
     if typ.lower() not in _types(kind):
         raise EngineError(f"This plugin was not found:{kind}.{typ}", 5000)
+
+
+def check_key(key: str) -> None:
+    from arrokoth.engine import EngineError
+    from arrokoth.rules import RuleDefError, validate_id
+
+    try:
+        validate_id(key)
+    except RuleDefError as e:
+        raise EngineError(f"Invalid confKey: {e}", 5000) from None
 
 
 def view(engine: Engine, kind: str, typ: str) -> dict[str, dict]:
@@ -62,12 +82,8 @@ def view(engine: Engine, kind: str, typ: str) -> dict[str, dict]:
 
 def put(engine: Engine, kind: str, typ: str, key: str, props: Any) -> None:
     from arrokoth.engine import EngineError
-    from arrokoth.rules import RuleDefError, validate_id
 
-    try:
-        validate_id(key)
-    except RuleDefError as e:
-        raise EngineError(f"Invalid confKey: {e}", 5000) from None
+    check_key(key)
     check_type(kind, typ)
     if not isinstance(props, dict):
         raise EngineError("the confKey body must be a JSON object of properties", 5000)
@@ -80,24 +96,29 @@ def delete(engine: Engine, kind: str, typ: str, key: str) -> None:
 
 
 def resources(engine: Engine) -> dict:
+    """GET /metadata/resources: per kind, one `{confKey: type}` object per type with stored keys."""
     out: dict[str, Any] = {}
     for kind in ("sources", "sinks"):
         items = []
         for typ in _types(kind):
-            for key in engine.store.keys(f"{kind}.{typ}"):
-                items.append({key: typ})
+            keys = sorted(engine.store.keys(f"{kind}.{typ}"))
+            if keys:
+                items.append({key: typ for key in keys})
         out[kind] = items or None
     return out
 
 
 def resource(engine: Engine, source_type: str | None) -> dict:
+    """GET /metadata/resource: every source confKey (shipped and stored), optionally only those
+    whose `sourceType` property equals `source_type`."""
     out: dict[str, dict] = {}
-    for kind in ("sources", "sinks"):
-        for typ in _types(kind):
-            for key, props in engine.store.items(f"{kind}.{typ}").items():
-                if source_type and (not isinstance(props, dict) or props.get("sourceType") != source_type):
-                    continue
-                out.setdefault(typ, {})[key] = props
+    for typ in _types("sources"):
+        sections = {k: dict(v) for k, v in shipped("sources", typ).items()}
+        sections.update(engine.store.items(f"sources.{typ}"))
+        for key, props in sections.items():
+            if source_type and (not isinstance(props, dict) or props.get("sourceType") != source_type):
+                continue
+            out.setdefault(typ, {})[key] = props
     return out
 
 

@@ -269,10 +269,26 @@ class Engine:
 
     def _plan_check(self, definition: RuleDef) -> None:
         """Plan the rule and build its sinks without starting anything."""
+        from arrokoth.plan.options import OptionError, RuleOptions
+
         try:
-            plan_sql(definition.sql, self.streams, self._options_for(definition.options))
+            options = RuleOptions.from_dict(self._options_for(definition.options))
+            if options.concurrency < 0:
+                raise OptionError(f"invalidConcurrency:{options.concurrency}")
+        except OptionError as e:
+            raise EngineError(f"Rule {definition.id} has invalid options: {e}.") from None
+        try:
+            plan = plan_sql(definition.sql, self.streams, options)
         except (RuleError, SqlSyntaxError) as e:
             raise EngineError(str(e)) from None
+        for index, s in enumerate(plan.sources):
+            d = plan.streams[index]
+            if d.kind == "table" and d.lookup:
+                continue  # lookup tables are served by the engine, not by a source plugin
+            try:
+                source_class(d.type)
+            except SourceConfigError as e:
+                raise EngineError(f"fail to create source of stream {s.name}: {e}") from None
         self._sink_nodes(definition)
 
     def _options_for(self, rule_options: dict) -> dict:
@@ -416,6 +432,8 @@ class Engine:
                 lookups=self._lookups_for_sql(definition.sql),
             )
         except (RuleError, SqlSyntaxError) as e:
+            for node in sinks:
+                node.sink.close()
             raise EngineError(str(e)) from None
         for s in runtime.plan.sources:
             if s.name not in self.feeds:
@@ -429,9 +447,14 @@ class Engine:
         entry.last_start = self.clock.now_ms()
         entry.started_once = True
         entry.topo = self._topo(entry)
-        for index, s in enumerate(runtime.plan.sources):
-            if index not in runtime.lookups:
-                await self._ensure_source(s.name)
+        try:
+            for index, s in enumerate(runtime.plan.sources):
+                if index not in runtime.lookups:
+                    await self._ensure_source(s.name)
+        except EngineError as e:
+            # a source that cannot start: undo the run so nothing stays attached or open
+            await self._stop(entry, e.message, persist=False)
+            raise
 
     def _lookups_for_sql(self, sql: str) -> dict[str, Callable]:
         """The lookup tables a rule reads, by name, created on first use."""
@@ -640,11 +663,34 @@ class Engine:
             plan = plan_sql(entry.definition.sql, self.streams, self._options_for(entry.definition.options))
         except RuleError as e:
             raise EngineError(f"explain rules error: {e}") from None
+        sel = plan.select
+        # eKuiper's logical plan, top-down: each node one level deeper than its parent
+        chain = [("ProjectPlan", "Fields:[ " + ", ".join(to_sql(f) for f in sel.fields if not f.invisible) + " ]")]
+        if sel.order_by:
+            chain.append(("OrderPlan", "SortFields:[ " + ", ".join(to_sql(o) for o in sel.order_by) + " ]"))
+        if sel.having is not None:
+            chain.append(("HavingPlan", f"Condition:{{ {to_sql(sel.having)} }}"))
+        if sel.dimensions or plan.aggregate:
+            chain.append(("AggregatePlan", "Dimension:{ " + ", ".join(to_sql(d) for d in sel.dimensions) + " }"))
+        if sel.where is not None:
+            chain.append(("FilterPlan", f"Condition:{{ {to_sql(sel.where)} }}"))
+        if sel.joins:
+            chain.append(("JoinPlan", "Joins:[ " + ", ".join(
+                f"{j.kind} JOIN {j.source.name}" + (f" ON {to_sql(j.on)}" if j.on is not None else "") for j in sel.joins
+            ) + " ]"))
+        if sel.window is not None:
+            chain.append(("WindowPlan", f"{{ window:{to_sql(sel.window)} }}"))
+        if plan.analytics:
+            chain.append(("AnalyticFuncsPlan", f"Funcs:{len(plan.analytics)}"))
         lines = []
-        for depth, line in enumerate(reversed(plan.explain().splitlines())):
-            text = line.strip()
-            op, _, info = text.partition(": ")
-            lines.append("\t" * depth + jsonvalue.dumps({"info": info, "op": f"{op.title().replace(' ', '')}Plan_{depth}"}))
+        for depth, (op, info) in enumerate(chain):
+            lines.append("\t" * depth + jsonvalue.encode({"op": f"{op}_{depth}", "info": info}).decode())
+        depth = len(chain)
+        for i, source in enumerate(plan.sources):
+            info = f"StreamName: {source.name}"
+            if source.columns:
+                info += ", StreamFields:[ " + ", ".join(source.columns) + " ]"
+            lines.append("\t" * depth + jsonvalue.encode({"op": f"DataSourcePlan_{depth + i}", "info": info}).decode())
         return "\n".join(lines)
 
     def validate_rule(self, body: str | bytes | dict) -> dict:
@@ -699,6 +745,18 @@ class Engine:
             if isinstance(stmt, ast.Select) and stream in self._sql_streams(entry.definition.sql):
                 names.extend(n.name for n in ast.walk(stmt) if isinstance(n, ast.FieldRef))
         return names
+
+    def scan_tables(self, rule_id: str) -> list[dict]:
+        """The scan-table rows a running rule's join holds right now."""
+        entry = self._entry(rule_id, f"rule {rule_id} is not found")
+        window = entry.runtime.window if entry.runtime is not None else None
+        tables = getattr(window, "tables", None)
+        if not tables:
+            raise EngineError(f"rule {rule_id} has no join with a scan table")
+        rows = [{"emitter": row.emitter, "content": row.msg} for q in tables.values() for row in q]
+        if not rows:
+            raise EngineError(f"the scan tables of rule {rule_id} are empty")
+        return rows
 
     async def reset_state(self, rule_id: str, state_type: Any, params: Any) -> str:
         entry = self._entry(rule_id, f"reset rule state error: Rule {rule_id} is not found.")

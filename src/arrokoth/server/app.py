@@ -10,7 +10,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from arrokoth.server import routes_basic, routes_misc, routes_rules, routes_streams
+from arrokoth.server import (
+    routes_basic,
+    routes_data,
+    routes_metadata,
+    routes_misc,
+    routes_rules,
+    routes_streams,
+)
 from arrokoth.server.responses import TEXT, json_response
 
 _PREFLIGHT_METHODS = {"POST", "GET", "PUT", "DELETE", "HEAD"}
@@ -92,7 +99,7 @@ def all_routes() -> list[Route]:
     return routes
 
 
-ROUTE_MODULES = (routes_basic, routes_streams, routes_rules, routes_misc)
+ROUTE_MODULES = (routes_basic, routes_streams, routes_rules, routes_misc, routes_metadata, routes_data)
 
 
 def create_app(engine, *, request_shutdown: Callable[[], None] | None = None, auth=None) -> ASGIApp:
@@ -101,6 +108,7 @@ def create_app(engine, *, request_shutdown: Callable[[], None] | None = None, au
         routes=all_routes(),
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _internal},
     )
+    app.router.redirect_slashes = False  # eKuiper answers 404 for a trailing slash
     app.state.engine = engine
     app.state.request_shutdown = request_shutdown or (lambda: None)
     app.state.json_response = json_response
@@ -108,6 +116,7 @@ def create_app(engine, *, request_shutdown: Callable[[], None] | None = None, au
     if auth is not None:
         inner = auth(inner)
     wrapped = EKuiperHttp(inner)
+    app.state.full_app = wrapped  # batch requests go through auth and CORS like any other
     wrapped.state = app.state  # type: ignore[attr-defined]
     wrapped.starlette = app  # type: ignore[attr-defined]
     return wrapped

@@ -67,6 +67,7 @@ REQUEST_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/data/import"): ImportRequest,
     ("POST", "/async/data/import"): ImportRequest,
     ("POST", "/ruleset/import"): ImportRequest,
+    ("POST", "/v2/data/import"): ImportRequest,
     ("POST", "/data/export"): list[str],
 }
 

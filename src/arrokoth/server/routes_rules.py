@@ -204,6 +204,14 @@ def _bulk(start: bool):
     return handler
 
 
+async def scan_tables(request: Request) -> Response:
+    """The scan-table rows held by a running rule's join."""
+    try:
+        return json_response(_engine(request).scan_tables(path_id(request, "id")))
+    except EngineError as e:
+        return engine_error(e)
+
+
 async def cpu_usage(request: Request) -> Response:
     """Per-rule CPU usage; Arrokoth does not profile rules, as eKuiper with the profiler off."""
     return text("cpu usage not enabled")
@@ -230,6 +238,7 @@ routes = [
     Route("/rules/{id}/explain", explain, methods=["GET"]),
     Route("/rules/{id}/schema", rule_schema, methods=["GET"]),
     Route("/rules/{id}/reset_state", reset_state, methods=["PUT"]),
+    Route("/rules/{id}/scantables", scan_tables, methods=["GET"]),
     Route("/rules/{id}/tags", _tags_handler("replace"), methods=["PUT"]),
     Route("/rules/{id}/tags", _tags_handler("add"), methods=["PATCH"]),
     Route("/rules/{id}/tags", _tags_handler("remove"), methods=["DELETE"]),
