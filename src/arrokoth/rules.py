@@ -97,7 +97,9 @@ class RuleDef:
             isinstance(a, dict) and len(a) == 1 and isinstance(next(iter(a.values())), dict) for a in actions
         ):
             raise RuleDefError("Parse rule error : each action must be an object of one sink type to its properties")
-        options = _field(obj, "options") or {}
+        options = _field(obj, "options")
+        if options is None:  # Go leaves the struct at its defaults for a missing key or null
+            options = {}
         if not isinstance(options, dict):
             raise RuleDefError("Parse rule error : options must be an object")
         tags = _field(obj, "tags")

@@ -20,6 +20,7 @@ from arrokoth.io.sources.simulator import SimulatorSource
 from arrokoth.rules import RuleDefError, validate_id
 from arrokoth.runtime.builder import RuleError, attach, build_rule
 from arrokoth.runtime.feed import StreamFeed
+from arrokoth.sql import SqlSyntaxError
 
 if TYPE_CHECKING:
     from arrokoth.engine import Engine
@@ -116,7 +117,7 @@ class RuleTests:
                 f"$$test_{trial.id}", trial.sql, engine.streams, node.collect, engine.clock,
                 engine._options_for({}), lookups=engine._lookups_for_sql(trial.sql),
             )
-        except (RuleError, SinkConfigError) as e:
+        except (RuleError, SinkConfigError, SqlSyntaxError) as e:
             raise EngineError(str(e)) from None
         feeds = {}
         for source in runtime.plan.sources:

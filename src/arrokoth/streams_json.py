@@ -46,8 +46,11 @@ def _field(c: ast.Column) -> dict:
 def describe(d: StreamDef) -> dict:
     """GET /streams/{name}: the Go StreamStmt marshalled as eKuiper does."""
     options: dict[str, Any] = {}
-    for name, value in d.options.items():
-        key, kind = _OPTION_KEYS[name]
+    # Go marshals the Options struct in field declaration order, whatever the SQL order
+    for name, (key, kind) in _OPTION_KEYS.items():
+        if name not in d.options:
+            continue
+        value = d.options[name]
         if kind is bool:
             v = value if isinstance(value, bool) else str(value).lower() == "true"
             if v:

@@ -203,23 +203,7 @@ def _field(name: str, getter, *, aliases: tuple[str, ...] = ()) -> None:
     registry.function(name, args=1, null_in_null_out=True, validate=datetime_args(0), aliases=aliases)(impl)
 
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-_field("day_name", lambda d: _WEEKDAYS[d.weekday()])
+_field("day_name", lambda d: timefmt.WEEKDAYS[d.isoweekday() % 7])
 _field("day_of_month", lambda d: d.day, aliases=("day",))
 _field("day_of_week", lambda d: (d.weekday() + 1) % 7 + 1)  # Sunday is 1
 _field("day_of_year", lambda d: d.timetuple().tm_yday)
@@ -228,7 +212,7 @@ _field("minute", lambda d: d.minute)
 _field("second", lambda d: d.second)
 _field("microsecond", lambda d: d.microsecond)
 _field("month", lambda d: d.month)
-_field("month_name", lambda d: _MONTHS[d.month - 1])
+_field("month_name", lambda d: timefmt.MONTHS[d.month - 1])
 _field("last_day", lambda d: f"{d.year:04d}-{d.month:02d}-{calendar.monthrange(d.year, d.month)[1]:02d}")
 
 

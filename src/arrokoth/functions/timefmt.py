@@ -225,7 +225,7 @@ def java_pattern(pattern: str) -> tuple:
 
 # --- formatting -------------------------------------------------------------------------
 
-_MONTHS = (
+MONTHS = (
     "January",
     "February",
     "March",
@@ -239,7 +239,7 @@ _MONTHS = (
     "November",
     "December",
 )
-_WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
 
 def _offset_seconds(d: _dt.datetime) -> int:
@@ -273,13 +273,13 @@ def _zone_name(d: _dt.datetime) -> str:
 
 
 def _weekday(d: _dt.datetime) -> str:
-    return _WEEKDAYS[(d.weekday() + 1) % 7]
+    return WEEKDAYS[(d.weekday() + 1) % 7]
 
 
 # fmt: off
 _FORMATTERS = {
     LONG_YEAR: lambda d: f"{d.year:04d}", YEAR: lambda d: f"{d.year % 100:02d}",
-    LONG_MONTH: lambda d: _MONTHS[d.month - 1], MONTH: lambda d: _MONTHS[d.month - 1][:3],
+    LONG_MONTH: lambda d: MONTHS[d.month - 1], MONTH: lambda d: MONTHS[d.month - 1][:3],
     NUM_MONTH: lambda d: str(d.month), ZERO_MONTH: lambda d: f"{d.month:02d}",
     LONG_WEEKDAY: _weekday, WEEKDAY: lambda d: _weekday(d)[:3],
     DAY: lambda d: str(d.day), UNDER_DAY: lambda d: f"{d.day:2d}", ZERO_DAY: lambda d: f"{d.day:02d}",
@@ -443,7 +443,7 @@ def parse_tokens(value: str, tokens: tuple, tz: _dt.tzinfo | None = None) -> dic
             y = int(value[:2])
             f["year"], value = (y + 1900 if y >= 69 else y + 2000), value[2:]
         elif tok in (LONG_MONTH, MONTH):
-            names = _MONTHS if tok == LONG_MONTH else tuple(m[:3] for m in _MONTHS)
+            names = MONTHS if tok == LONG_MONTH else tuple(m[:3] for m in MONTHS)
             m_idx, value = _lookup(value, names)
             f["month"] = m_idx + 1
         elif tok in (NUM_MONTH, ZERO_MONTH):
@@ -451,7 +451,7 @@ def parse_tokens(value: str, tokens: tuple, tz: _dt.tzinfo | None = None) -> dic
             if not 1 <= f["month"] <= 12:
                 raise _Fail
         elif tok in (LONG_WEEKDAY, WEEKDAY):
-            names = _WEEKDAYS if tok == LONG_WEEKDAY else tuple(w[:3] for w in _WEEKDAYS)
+            names = WEEKDAYS if tok == LONG_WEEKDAY else tuple(w[:3] for w in WEEKDAYS)
             _, value = _lookup(value, names)
         elif tok in (DAY, UNDER_DAY, ZERO_DAY):
             if tok == UNDER_DAY and value.startswith(" "):

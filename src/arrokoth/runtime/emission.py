@@ -102,6 +102,23 @@ class Emitter:
             right = rows_of(spec.index)
             on = spec.on
             out: list[list[Row | None]] = []
+            if spec.kind == "RIGHT":
+                # eKuiper's evalSetWithRightJoin walks the right rows outermost: each right
+                # row is followed by its matches, or stands alone, in right-row order
+                for r in right:
+                    matched = False
+                    for parts in combos:
+                        cand = list(parts)
+                        cand[spec.index] = r
+                        if on is None or on(_joined(cand)) is True:
+                            out.append(cand)
+                            matched = True
+                    if not matched:
+                        parts = [None] * n
+                        parts[spec.index] = r
+                        out.append(parts)
+                combos = out
+                continue
             matched_right: set[int] = set()
             for parts in combos:
                 matched = False
@@ -114,7 +131,7 @@ class Emitter:
                         matched_right.add(j)
                 if not matched and spec.kind in ("LEFT", "FULL"):
                     out.append(list(parts))
-            if spec.kind in ("RIGHT", "FULL"):
+            if spec.kind == "FULL":
                 for j, r in enumerate(right):
                     if j not in matched_right:
                         parts = [None] * n
@@ -147,7 +164,7 @@ class Emitter:
             rows = kept
             suppress_empty = True
         if not rows:
-            if not suppress_empty:
+            if not suppress_empty and self._empty_window_emits():
                 rt.emit([])
             return
         items: list[Any]
@@ -173,10 +190,32 @@ class Emitter:
         state.window_start = start
         state.window_end = end
         if not groups:
-            if self.post_where is None:
+            if self.post_where is None and self._empty_window_emits():
                 self.rt.emit([])
             return
         self._finish_groups(groups, end)
+
+    def _empty_window_emits(self) -> bool:
+        """Whether an empty window still emits `[]`.
+
+        Not with LIMIT 0, which emits nothing at all. Not past a HAVING that fails:
+        eKuiper evaluates HAVING once over an ungrouped window, even an empty one, and
+        not at all when GROUP BY keys leave no group, so `HAVING count(*) > 0` (or any
+        HAVING with keys) removes the empty window.
+        """
+        if self.limit == 0:
+            return False
+        if self.having is None:
+            return True
+        if self.dimensions:
+            return False
+        empty = Group([])
+        if self.plan.accumulators is not None:
+            empty.cache = [acc.cls() for acc in self.plan.accumulators]
+        try:
+            return self.having(empty) is True
+        except _ERRORS:
+            return False
 
     def _finish_groups(self, items: list[Group], end: int) -> None:
         if self.having is not None:
@@ -198,20 +237,23 @@ class Emitter:
         """ORDER BY, projection, LIMIT and the emission itself."""
         rt = self.rt
         state = self.state
+        # row_number() numbers the rows before ORDER BY (eKuiper plans its WindowFuncOp
+        # between HAVING and ORDER BY), so a sorted emission keeps the window's numbers
+        numbered = list(enumerate(items, start=1))
         if self.order_by:
             try:
-                items = self._sort(items)
+                numbered = self._sort(numbered)
             except (OrderError, *_ERRORS) as e:
                 rt.error(f"run Order By error: {e}")
                 return
         if self.limit is not None:
-            items = items[: self.limit]
-            if not items:
+            numbered = numbered[: self.limit]
+            if not numbered:
                 return
         out: list[dict] = []
         project_all = self.projection.project_all
         try:
-            for i, item in enumerate(items, start=1):
+            for i, item in numbered:
                 state.row_number = i
                 out.extend(project_all(item))
         except SrfError as e:
@@ -247,8 +289,13 @@ class Emitter:
             return None
         return list(groups.values())
 
-    def _sort(self, items: list[Any]) -> list[Any]:
-        keys = [([f(x) for f, _ in self.order_by], x) for x in items]
+    def _sort(self, numbered: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        """Sort (row number, item) pairs by the ORDER BY keys of the items."""
+        state = self.state
+        keys = []
+        for n, x in numbered:
+            state.row_number = n
+            keys.append(([f(x) for f, _ in self.order_by], (n, x)))
         desc = [d for _, d in self.order_by]
 
         def cmp(a: tuple, b: tuple) -> int:

@@ -21,7 +21,7 @@ class PreprocessError(Exception):
         super().__init__(f"error in preprocessor: {message}")
 
 
-def _convert(value: Any, dtype: ast.DataType) -> Any:
+def _convert(value: Any, dtype: ast.DataType, time_format: str = "") -> Any:
     name = dtype.name
     t = type(value)
     if name == "BIGINT":
@@ -58,20 +58,24 @@ def _convert(value: Any, dtype: ast.DataType) -> Any:
         if t is str:
             from arrokoth.functions import timefmt
 
-            return timefmt.parse_auto(value)
+            # the stream's TIMESTAMP_FORMAT first, then the automatic layouts, as
+            # eKuiper's preprocessor parseTime does (this called a parse_auto that
+            # timefmt does not have: the AttributeError escaped the feed)
+            return timefmt.parse_time(value, time_format)
         raise ValueError(f"cannot convert {typed(value)} to datetime")
     if name == "BYTEA":
         if t is bytes:
             return value
         if t is str:
-            return base64.b64decode(value)
+            # strict, as Go's StdEncoding: without validate, "!!" would decode to b""
+            return base64.b64decode(value, validate=True)
         raise ValueError(f"cannot convert {typed(value)} to bytea")
     if name == "ARRAY":
         if t is not list:
             raise ValueError(f"cannot convert {typed(value)} to array")
         if dtype.element is None:
             return value
-        return [None if v is None else _convert(v, dtype.element) for v in value]
+        return [None if v is None else _convert(v, dtype.element, time_format) for v in value]
     if name == "STRUCT":
         if t is str:
             from arrokoth.functions.jsonvalue import loads
@@ -82,7 +86,7 @@ def _convert(value: Any, dtype: ast.DataType) -> Any:
         out = dict(value)
         for col in dtype.fields:
             if col.name in out and out[col.name] is not None:
-                out[col.name] = _convert(out[col.name], col.type)
+                out[col.name] = _convert(out[col.name], col.type, time_format)
         return out
     return value
 
@@ -90,6 +94,7 @@ def _convert(value: Any, dtype: ast.DataType) -> Any:
 def strict_validator(stream: StreamDef) -> Callable[[dict], dict]:
     """The converter of a STRICT_VALIDATION stream; raises PreprocessError."""
     columns = stream.statement.columns if stream.statement else []
+    time_format = stream.timestamp_format
 
     def validate(msg: dict) -> dict:
         out = dict(msg)
@@ -101,7 +106,7 @@ def strict_validator(stream: StreamDef) -> Callable[[dict], dict]:
                     continue
                 raise PreprocessError(f"field {col.name} is not found")
             try:
-                out[col.name] = _convert(v, col.type)
+                out[col.name] = _convert(v, col.type, time_format)
             except (ValueError, TypeError) as e:
                 raise PreprocessError(f"field {col.name} type mismatch: {e}") from None
         return out

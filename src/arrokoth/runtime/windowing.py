@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import heapq
+import time as _time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -42,14 +43,20 @@ def align(t_ms: int, n: int, unit: str) -> int:
         field = local.minute
         step = 60_000
     elif unit == "HH":
-        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        # the day's real midnight, then absolute hours, as Go's time.Date(...).Add does;
+        # replace() would keep t's UTC offset, an hour off on a daylight-saving day
+        base = _local_midnight_ms(local.date())
         field = local.hour
-        step = 3_600_000
-    else:  # DD: local midnight n days after t's day
-        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        return int(start.timestamp() * 1000) + n * 86_400_000
+        return base + (n * (field // n + 1) if field > n else n) * 3_600_000
+    else:  # DD: local midnight n calendar days after t's day (not n * 24 h across DST)
+        return _local_midnight_ms(local.date() + _dt.timedelta(days=n))
     base = int(start.timestamp() * 1000)
     return base + (n * (field // n + 1) if field > n else n) * step
+
+
+def _local_midnight_ms(day: _dt.date) -> int:
+    """Epoch ms of 00:00 local time on `day`, with the zone's offset on that day."""
+    return int(_time.mktime((day.year, day.month, day.day, 0, 0, 0, 0, 0, -1))) * 1000
 
 
 class WindowPipeline:
@@ -82,6 +89,7 @@ class WindowPipeline:
         self._adders: dict[Any, list] = {}
         self._post_where = self.plan.where is not None and not self.pushdown
         self._add = self._accumulate if self.accumulators is not None else self._append
+        self._group_error: str | None = None  # incremental: a group key failed in this window
         self.started = 0
         self.prev_end = 0
         self.next_end = 0
@@ -99,7 +107,7 @@ class WindowPipeline:
         self.session_last = 0
         self.session_timer: Timer | None = None
         self.delayed: list[tuple[int, int]] = []  # sliding: (emit at, trigger ts)
-        self.state_open = False
+        self.state_status: dict[Any, _StateStatus] = {}  # state windows, by partition key
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -179,23 +187,35 @@ class WindowPipeline:
             self._add(row)
 
     def _accumulate(self, row: Row) -> None:
-        """Fold a row into its group's accumulators instead of keeping it."""
+        """Fold a row into its group's accumulators instead of keeping it.
+
+        Errors must come out as the row buffer gives them when the window fires: a
+        failing group key fails the whole window with `run Group By error`, and a
+        failing aggregate makes SELECT (or HAVING, ORDER BY) fail when it reads it.
+        """
         plan = self.plan
         if self._post_where and not self.rt.check_where(row):
             return
+        if self._group_error is not None:
+            return
         try:
             key = tuple(hashable(d(row)) for d in plan.dimensions) if plan.dimensions else None
-            adders = self._adders.get(key)
-            if adders is None:
-                group = self.groups[key] = Group([row], key)
-                group.cache = [acc.cls() for acc in self.accumulators]
-                adders = self._adders[key] = [
-                    (state.add, acc.args) for acc, state in zip(self.accumulators, group.cache)
-                ]
-            for add, args in adders:
-                add([f(row) for f in args])
         except _ERRORS as e:
-            self.rt.error(f"run Select error: {e}")
+            self._group_error = f"run Group By error: {e}"
+            return
+        adders = self._adders.get(key)
+        if adders is None:
+            group = self.groups[key] = Group([row], key)
+            group.cache = [acc.cls() for acc in self.accumulators]
+            adders = self._adders[key] = [
+                (state.add, acc.args) for acc, state in zip(self.accumulators, group.cache)
+            ]
+        for i, (add, args) in enumerate(adders):
+            try:
+                add([f(row) for f in args])
+            except _ERRORS as e:
+                self.groups[key].cache[i] = _FailedAccumulator(e)
+                adders[i] = (_FailedAccumulator.add, args)
 
     def _append(self, row: Row) -> None:
         self.rows.append(row)
@@ -214,6 +234,12 @@ class WindowPipeline:
             groups = list(self.groups.values())
             self.groups = {}
             self._adders = {}
+            error, self._group_error = self._group_error, None
+            if error is not None:
+                self.emitter.state.window_start = start
+                self.emitter.state.window_end = end
+                self.rt.error(error)
+                return
             self.emitter.fire_groups(groups, start, end)
         else:
             self.emitter.fire(self._take(end), start, end)
@@ -275,12 +301,7 @@ class WindowPipeline:
         if self.rows and self.rows[0].ts < horizon:
             self.rows = [r for r in self.rows if r.ts >= horizon]
         if spec.trigger is not None:
-            try:
-                ok = spec.trigger(row)
-            except _ERRORS as e:
-                self.rt.error(f"run Window error: {e}")
-                return
-            if ok is not True:
+            if not _holds(spec.trigger, row):
                 return
             shared = self.rt.plan.state.fctx.shared
             shared["last_hit_count"] = shared.get("last_hit_count", 0) + 1
@@ -303,7 +324,10 @@ class WindowPipeline:
 
     def _session_row(self, row: Row) -> None:
         spec = self.spec
-        if not self.rows:
+        # a session opens when no timeout is pending (eKuiper: timeoutTicker == nil), not
+        # whenever the buffer is empty: after a maxDuration tick took every row, the
+        # session goes on and keeps the tick as its start
+        if self.session_start is None:
             self.session_start = row.ts
         self.rows.append(row)
         if self.session_timer is not None:
@@ -335,32 +359,43 @@ class WindowPipeline:
 
     def _state(self, row: Row) -> None:
         spec = self.spec
-        try:
-            if spec.state_begin is None:
-                hit = spec.state_emit(row) is True
-                if not self.state_open:
-                    if hit:
-                        self.state_open = True
-                        self.rows = [row]
-                    return
+        # OVER (PARTITION BY ...): one state machine per key (eKuiper's calPartition,
+        # which leaves out a partition expression that fails to evaluate)
+        key = None
+        if spec.partition:
+            parts = []
+            for p in spec.partition:
+                try:
+                    parts.append(hashable(p(row)))
+                except _ERRORS:
+                    continue
+            key = tuple(parts)
+        status = self.state_status.get(key)
+        if status is None:
+            status = self.state_status[key] = _StateStatus()
+        if spec.state_begin is None:
+            hit = _holds(spec.state_emit, row)
+            if not status.open:
                 if hit:
-                    rows, self.rows = self.rows, [row]
-                    self.emitter.fire(rows, rows[0].ts, row.ts)
-                else:
-                    self.rows.append(row)
+                    status.open = True
+                    status.rows = [row]
                 return
-            if not self.state_open:
-                if spec.state_begin(row) is True:
-                    self.state_open = True
-                    self.rows = [row]
-                return
-            self.rows.append(row)
-            if spec.state_emit(row) is True:
-                rows, self.rows = self.rows, []
-                self.state_open = False
+            if hit:
+                rows, status.rows = status.rows, [row]
                 self.emitter.fire(rows, rows[0].ts, row.ts)
-        except _ERRORS as e:
-            self.rt.error(f"run Window error: {e}")
+            else:
+                status.rows.append(row)
+            return
+        if not status.open:
+            if _holds(spec.state_begin, row):
+                status.open = True
+                status.rows = [row]
+            return
+        status.rows.append(row)
+        if _holds(spec.state_emit, row):
+            rows, status.rows = status.rows, []
+            status.open = False
+            self.emitter.fire(rows, rows[0].ts, row.ts)
 
     # --- event time --------------------------------------------------------------
 
@@ -490,6 +525,44 @@ class WindowPipeline:
         start = self.session_start if self.session_start is not None else rows[0].ts
         self.session_start = None
         self.emitter.fire(rows, start, end)
+
+
+def _holds(condition, row: Row) -> bool:
+    """A sliding-window trigger or state-window condition: true, or not.
+
+    eKuiper's isMatchCondition logs an evaluation error and treats it as false; no
+    error reaches the sink.
+    """
+    try:
+        return condition(row) is True
+    except _ERRORS:
+        return False
+
+
+class _FailedAccumulator:
+    """An aggregate whose input failed: reading it raises the error, as the batch form would."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    @staticmethod
+    def add(values: list) -> None:
+        pass
+
+    def result(self):
+        raise self.error
+
+
+class _StateStatus:
+    """One state window: whether it is open, and the rows collected since it opened."""
+
+    __slots__ = ("open", "rows")
+
+    def __init__(self) -> None:
+        self.open = False
+        self.rows: list[Row] = []
 
 
 def build_window_pipeline(rt: RuleRuntime) -> WindowPipeline:

@@ -94,12 +94,14 @@ async def upload(request: Request) -> Response:
                 form = await request.form(max_files=1, max_fields=10)
             except Exception as e:  # noqa: BLE001 - a malformed multipart body is a client error
                 raise EngineError(f"invalid multipart body: {e}") from None
-            item = form.get("uploadFile")
-            if item is None or isinstance(item, str):
-                raise EngineError("missing the uploadFile form field")
-            target = _target(base, item.filename)
-            data = await item.read()
-            await form.close()
+            try:
+                item = form.get("uploadFile")
+                if item is None or isinstance(item, str):
+                    raise EngineError("missing the uploadFile form field")
+                target = _target(base, item.filename)
+                data = await item.read()
+            finally:
+                await form.close()  # the spooled temporary files, also on a rejected upload
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".part")
         tmp.write_bytes(data)

@@ -22,17 +22,17 @@ class MemoryLookupTable:
         self._token = bus.subscribe_updates(topic, self._update)
 
     def _update(self, topic: str, rows: list[dict], kinds: list[str], key_field: str | None) -> None:
-        field = key_field or self.key
+        # as eKuiper's memory store (ingestMemTuple): insert, update and upsert all write
+        # the row under the table's own KEY (an update of an unknown key inserts it), and
+        # a delete removes the row whose key equals the sink's keyField value
         for row, kind in zip(rows, kinds):
-            key = row.get(field)
-            if key is None:
-                continue
-            if kind == "delete":
-                self._rows.pop(key, None)
-            elif kind == "update" and key not in self._rows:
-                continue
-            else:
-                self._rows[key] = Row(row, 0, None, self.name)
+            try:
+                if kind == "delete":
+                    self._rows.pop(row.get(key_field or self.key), None)
+                else:
+                    self._rows[row.get(self.key)] = Row(row, 0, None, self.name)
+            except TypeError:
+                continue  # a list or object as key: it cannot index the table (Go panics here)
 
     def rows(self) -> list[Row]:
         return list(self._rows.values())
