@@ -107,6 +107,8 @@ class Engine:
                 try:
                     await self._start(entry)
                 except EngineError as e:
+                    entry.status = "stopped by error"
+                    entry.message = e.message
                     log.error("cannot restart rule %s: %s", rule_id, e.message)
 
     async def close(self) -> None:
