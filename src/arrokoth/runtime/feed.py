@@ -28,6 +28,7 @@ class StreamFeed:
         self._timestamp = timestamp_extractor(stream) if stream.timestamp_field else None
         self._subscribers: list[tuple[Ingest, int, ErrorSink, bool]] = []
         self._needs_event_time = False
+        self._only_event_time = False
 
     def subscribe(self, ingest: Ingest, index: int, on_error: ErrorSink, *, event_time: bool = False) -> None:
         self._subscribers.append((ingest, index, on_error, event_time))
@@ -39,6 +40,7 @@ class StreamFeed:
 
     def _changed(self) -> None:
         self._needs_event_time = self._timestamp is not None and any(s[3] for s in self._subscribers)
+        self._only_event_time = self._needs_event_time and all(s[3] for s in self._subscribers)
 
     @property
     def subscribers(self) -> int:
@@ -80,6 +82,21 @@ class StreamFeed:
             name = self.name
             for msg in msgs:
                 row = Row(msg, now, meta, name)
+                for ingest, index, _, _ in subs:
+                    ingest(index, row)
+            return
+        if self._validate is None and self._only_event_time:
+            # every rule reads event time: one row per message, stamped with its own time
+            subs = self._subscribers
+            name = self.name
+            extract = self._timestamp
+            for msg in msgs:
+                try:
+                    ts = extract(msg)
+                except PreprocessError as e:
+                    self._fail(str(e))
+                    continue
+                row = Row(msg, ts, meta, name)
                 for ingest, index, _, _ in subs:
                     ingest(index, row)
             return

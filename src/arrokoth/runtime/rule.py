@@ -148,7 +148,7 @@ class RuleRuntime:
         analytics = bool(self._analytics)
         run_analytics = self.run_analytics
         if self.window is not None:
-            window_ingest = self.window.ingest
+            window_ingest = self.window.entry_point
 
             def ingest_windowed(index: int, row: Any) -> None:
                 metrics.records_in += 1

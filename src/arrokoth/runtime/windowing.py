@@ -142,6 +142,7 @@ class WindowPipeline:
     # --- input -------------------------------------------------------------------
 
     def ingest(self, index: int, row: Row) -> None:
+        """A row from source `index`; `entry_point` names the shortest path to use."""
         if index in self.tables:
             self.tables[index].append(row)
             return
@@ -149,6 +150,13 @@ class WindowPipeline:
             self._event_ingest(index, row)
             return
         self._admit(row)
+
+    @property
+    def entry_point(self):
+        """What the rule should call per row: event time without tables skips a dispatch."""
+        if self.event_time and not self.tables:
+            return self._event_ingest
+        return self.ingest
 
     def _passes(self, row: Row) -> bool:
         """The window FILTER and, where it is pushed down, WHERE."""
@@ -210,12 +218,24 @@ class WindowPipeline:
             adders = self._adders[key] = [
                 (state.add, acc.args) for acc, state in zip(self.accumulators, group.cache)
             ]
-        for i, (add, args) in enumerate(adders):
-            try:
+        i = 0
+        try:
+            for add, args in adders:
                 add([f(row) for f in args])
-            except _ERRORS as e:
-                self.groups[key].cache[i] = _FailedAccumulator(e)
-                adders[i] = (_FailedAccumulator.add, args)
+                i += 1
+        except _ERRORS as e:
+            self._fail_accumulator(key, adders, i, e)
+            for j in range(i + 1, len(adders)):  # the rest still take the row
+                add, args = adders[j]
+                try:
+                    add([f(row) for f in args])
+                except _ERRORS as e2:
+                    self._fail_accumulator(key, adders, j, e2)
+
+    def _fail_accumulator(self, key: Any, adders: list, i: int, error: Exception) -> None:
+        """An aggregate failed on a row: it fails when SELECT reads it, as in the row buffer."""
+        self.groups[key].cache[i] = _FailedAccumulator(error)
+        adders[i] = (_FailedAccumulator.add, adders[i][1])
 
     def _append(self, row: Row) -> None:
         self.rows.append(row)

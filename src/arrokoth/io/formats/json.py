@@ -13,17 +13,19 @@ class FormatError(Exception):
     pass
 
 
-def _schema_fixer(columns: dict[str, ast.DataType]):
+def _schema_fixer(columns: dict[str, ast.DataType], ints: bool = True):
     """Declared BIGINT columns decode to ints, FLOAT to floats; other numbers stay floats."""
     ints = [name for name, t in columns.items() if t.name == "BIGINT"]
-    floats = [name for name, t in columns.items() if t.name == "FLOAT"]
+    # without `ints` every number already decodes as a float
+    floats = [name for name, t in columns.items() if t.name == "FLOAT"] if ints else []
     strings = [name for name, t in columns.items() if t.name == "STRING"]
 
     declared = list(columns)
+    declared_set = frozenset(columns)
 
     def fix(msg: dict) -> dict:
         # like eKuiper's schema-aware converter, only declared columns are decoded
-        if len(msg) != len(declared) or any(k not in columns for k in msg):
+        if not msg.keys() <= declared_set:
             msg = {k: msg[k] for k in declared if k in msg}
         for name in ints:
             v = msg.get(name)
@@ -51,7 +53,7 @@ class JsonDecoder:
 
     def __init__(self, stream: StreamDef | None = None, *, ints: bool = False):
         self.ints = ints
-        self._fix = _schema_fixer(stream.columns) if stream is not None and stream.columns else None
+        self._fix = _schema_fixer(stream.columns, ints) if stream is not None and stream.columns else None
 
     def decode(self, payload: bytes | str) -> list[dict]:
         try:
