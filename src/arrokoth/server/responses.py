@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -36,6 +38,19 @@ def error(message: str, code: int = 1000, status: int | None = None) -> Response
 def engine_error(e: EngineError, prefix: str = "") -> Response:
     message = f"{prefix}{e.message}" if prefix else e.message
     return error(message, e.code, e.status)
+
+
+def handles_errors(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Answer an EngineError raised by a route handler with eKuiper's error body."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except EngineError as e:
+            return engine_error(e)
+
+    return wrapper
 
 
 def field(obj: dict, name: str, default: Any = None) -> Any:

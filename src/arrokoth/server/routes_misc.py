@@ -12,8 +12,8 @@ from starlette.routing import Route
 from arrokoth.engine import EngineError
 from arrokoth.server.responses import (
     empty,
-    engine_error,
     field,
+    handles_errors,
     json_body,
     json_object,
     json_response,
@@ -26,37 +26,31 @@ def _engine(request: Request):
     return request.app.state.engine
 
 
+@handles_errors
 async def ruletest_create(request: Request) -> Response:
     """Create a rule trial over mock data; its results stream as SSE on the HTTP server port."""
+    body = await json_body(request)
+    engine = _engine(request)
+    result = engine.rule_tests.create(body)
     try:
-        body = await json_body(request)
-        engine = _engine(request)
-        result = engine.rule_tests.create(body)
-        try:
-            await engine.rule_tests.ensure_listener()
-        except EngineError:
-            await engine.rule_tests.stop(result["id"])
-            raise
-        result["port"] = engine.rule_tests.port
-        return json_response(result)
-    except EngineError as e:
-        return engine_error(e)
+        await engine.rule_tests.ensure_listener()
+    except EngineError:
+        await engine.rule_tests.stop(result["id"])
+        raise
+    result["port"] = engine.rule_tests.port
+    return json_response(result)
 
 
+@handles_errors
 async def ruletest_start(request: Request) -> Response:
     """Start a rule trial."""
-    try:
-        return text(await _engine(request).rule_tests.start(path_id(request, "id")))
-    except EngineError as e:
-        return engine_error(e)
+    return text(await _engine(request).rule_tests.start(path_id(request, "id")))
 
 
+@handles_errors
 async def ruletest_delete(request: Request) -> Response:
     """Stop and remove a rule trial."""
-    try:
-        return text(await _engine(request).rule_tests.stop(path_id(request, "id")))
-    except EngineError as e:
-        return engine_error(e)
+    return text(await _engine(request).rule_tests.stop(path_id(request, "id")))
 
 
 def _uploads(request: Request) -> Path:
@@ -72,43 +66,41 @@ def _target(base: Path, name: object) -> Path:
     return target
 
 
+@handles_errors
 async def upload(request: Request) -> Response:
     """Save a file under <data dir>/uploads; answers its absolute path."""
     base = _uploads(request)
-    try:
-        content_type = request.headers.get("content-type", "")
-        if content_type.split(";")[0].strip() == "application/json":
-            body = await json_object(request, "fileContent")
-            name = field(body, "name")
-            target = _target(base, name)
-            content = field(body, "content")
-            url = field(body, "file")
-            if isinstance(url, str) and url:
-                data = await _fetch(url)
-            elif isinstance(content, str):
-                data = content.encode()
-            else:
-                raise EngineError("invalid body: name and content or file are required")
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip() == "application/json":
+        body = await json_object(request, "fileContent")
+        name = field(body, "name")
+        target = _target(base, name)
+        content = field(body, "content")
+        url = field(body, "file")
+        if isinstance(url, str) and url:
+            data = await _fetch(url)
+        elif isinstance(content, str):
+            data = content.encode()
         else:
-            try:
-                form = await request.form(max_files=1, max_fields=10)
-            except Exception as e:  # noqa: BLE001 - a malformed multipart body is a client error
-                raise EngineError(f"invalid multipart body: {e}") from None
-            try:
-                item = form.get("uploadFile")
-                if item is None or isinstance(item, str):
-                    raise EngineError("missing the uploadFile form field")
-                target = _target(base, item.filename)
-                data = await item.read()
-            finally:
-                await form.close()  # the spooled temporary files, also on a rejected upload
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-        return text(str(target), 201)
-    except EngineError as e:
-        return engine_error(e)
+            raise EngineError("invalid body: name and content or file are required")
+    else:
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except Exception as e:  # noqa: BLE001 - a malformed multipart body is a client error
+            raise EngineError(f"invalid multipart body: {e}") from None
+        try:
+            item = form.get("uploadFile")
+            if item is None or isinstance(item, str):
+                raise EngineError("missing the uploadFile form field")
+            target = _target(base, item.filename)
+            data = await item.read()
+        finally:
+            await form.close()  # the spooled temporary files, also on a rejected upload
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    return text(str(target), 201)
 
 
 async def _fetch(url: str) -> bytes:
@@ -137,48 +129,44 @@ async def list_uploads(request: Request) -> Response:
     return json_response(files)
 
 
+@handles_errors
 async def delete_upload(request: Request) -> Response:
     """Delete an uploaded file."""
-    try:
-        target = _target(_uploads(request), request.path_params["name"])
-        if target.is_file():
-            target.unlink()
-        return text("ok")
-    except EngineError as e:
-        return engine_error(e)
+    target = _target(_uploads(request), request.path_params["name"])
+    if target.is_file():
+        target.unlink()
+    return text("ok")
 
 
+@handles_errors
 async def patch_configs(request: Request) -> Response:
     """Change runtime settings (log level, time zone); not written back to the config file."""
-    try:
-        body = await json_object(request, "Configs")
-        engine = _engine(request)
-        level = field(body, "logLevel")
-        if level is not None:
-            if level not in ("debug", "info", "warn", "warning", "error", "fatal", "panic", "trace"):
-                raise EngineError(f"invalid log level {level}")
-            import logging
+    body = await json_object(request, "Configs")
+    engine = _engine(request)
+    level = field(body, "logLevel")
+    if level is not None:
+        if level not in ("debug", "info", "warn", "warning", "error", "fatal", "panic", "trace"):
+            raise EngineError(f"invalid log level {level}")
+        import logging
 
-            logging.getLogger("arrokoth").setLevel({"warn": "WARNING", "trace": "DEBUG", "fatal": "CRITICAL",
-                                                     "panic": "CRITICAL"}.get(level, level.upper()))
-        zone = field(body, "timezone")
-        if zone is not None:
-            if not isinstance(zone, str):
-                raise EngineError("timezone must be a string")
-            from arrokoth.functions import timefmt
+        logging.getLogger("arrokoth").setLevel({"warn": "WARNING", "trace": "DEBUG", "fatal": "CRITICAL",
+                                                 "panic": "CRITICAL"}.get(level, level.upper()))
+    zone = field(body, "timezone")
+    if zone is not None:
+        if not isinstance(zone, str):
+            raise EngineError("timezone must be a string")
+        from arrokoth.functions import timefmt
 
-            try:
-                timefmt.set_default_timezone(zone or None)
-            except Exception as e:  # noqa: BLE001 - an unknown zone name
-                raise EngineError(f"invalid timezone {zone}: {e}") from None
-            engine.config.values["basic"]["timezone"] = zone
-        for key in ("debug", "consoleLog", "fileLog"):
-            value = field(body, key)
-            if value is not None and not isinstance(value, bool):
-                raise EngineError(f"{key} must be true or false")
-        return empty(204)
-    except EngineError as e:
-        return engine_error(e)
+        try:
+            timefmt.set_default_timezone(zone or None)
+        except Exception as e:  # noqa: BLE001 - an unknown zone name
+            raise EngineError(f"invalid timezone {zone}: {e}") from None
+        engine.config.values["basic"]["timezone"] = zone
+    for key in ("debug", "consoleLog", "fileLog"):
+        value = field(body, key)
+        if value is not None and not isinstance(value, bool):
+            raise EngineError(f"{key} must be true or false")
+    return empty(204)
 
 
 routes = [

@@ -12,9 +12,8 @@ from arrokoth.rules import format_status
 from arrokoth.server.responses import (
     TEXT,
     empty,
-    engine_error,
-    error,
     field,
+    handles_errors,
     json_body,
     json_object,
     json_response,
@@ -27,12 +26,10 @@ def _engine(request: Request):
     return request.app.state.engine
 
 
+@handles_errors
 async def create(request: Request) -> Response:
     """Create a rule; it starts unless `triggered` is false."""
-    try:
-        return text(await _engine(request).create_rule(await request.body()), 201)
-    except EngineError as e:
-        return engine_error(e)
+    return text(await _engine(request).create_rule(await request.body()), 201)
 
 
 async def list_all(request: Request) -> Response:
@@ -40,73 +37,57 @@ async def list_all(request: Request) -> Response:
     return json_response(_engine(request).list_rules())
 
 
+@handles_errors
 async def describe(request: Request) -> Response:
     """The rule JSON as stored."""
-    try:
-        rule_id = path_id(request, "id")
-        return Response(_engine(request).get_rule(rule_id), media_type="application/json")
-    except EngineError as e:
-        return engine_error(e)
+    rule_id = path_id(request, "id")
+    return Response(_engine(request).get_rule(rule_id), media_type="application/json")
 
 
+@handles_errors
 async def update(request: Request) -> Response:
     """Create or replace a rule (upsert), restarting it if it runs."""
-    try:
-        rule_id = path_id(request, "id")
-        return text(await _engine(request).upsert_rule(rule_id, await request.body()))
-    except EngineError as e:
-        return engine_error(e)
+    rule_id = path_id(request, "id")
+    return text(await _engine(request).upsert_rule(rule_id, await request.body()))
 
 
+@handles_errors
 async def delete(request: Request) -> Response:
     """Stop and drop a rule."""
-    try:
-        rule_id = path_id(request, "id")
-        return text(await _engine(request).delete_rule(rule_id))
-    except EngineError as e:
-        return engine_error(e)
+    rule_id = path_id(request, "id")
+    return text(await _engine(request).delete_rule(rule_id))
 
 
+@handles_errors
 async def start(request: Request) -> Response:
     """Start a rule."""
-    try:
-        return text(await _engine(request).start_rule(path_id(request, "id")))
-    except EngineError as e:
-        return engine_error(e)
+    return text(await _engine(request).start_rule(path_id(request, "id")))
 
 
+@handles_errors
 async def stop(request: Request) -> Response:
     """Stop a rule."""
-    try:
-        return text(await _engine(request).stop_rule(path_id(request, "id")))
-    except EngineError as e:
-        return engine_error(e)
+    return text(await _engine(request).stop_rule(path_id(request, "id")))
 
 
+@handles_errors
 async def restart(request: Request) -> Response:
     """Restart a rule from its stored definition."""
-    try:
-        return text(await _engine(request).restart_rule(path_id(request, "id")))
-    except EngineError as e:
-        return engine_error(e)
+    return text(await _engine(request).restart_rule(path_id(request, "id")))
 
 
+@handles_errors
 async def status(request: Request) -> Response:
     """Status and metrics of a rule, pretty-printed."""
-    try:
-        header, metrics = _engine(request).rule_status(path_id(request, "id"))
-        return Response(format_status(header, metrics), media_type="application/json")
-    except EngineError as e:
-        return engine_error(e)
+    header, metrics = _engine(request).rule_status(path_id(request, "id"))
+    return Response(format_status(header, metrics), media_type="application/json")
 
 
+@handles_errors
 async def status_v2(request: Request) -> Response:
     """Status and metrics of a rule, compact with sorted keys."""
-    try:
-        header, metrics = _engine(request).rule_status(path_id(request, "id"))
-        return Response(jsonvalue.encode({**header, **metrics}, sort_keys=True), media_type="application/json")
-    except EngineError as e:
-        return engine_error(e)
+    header, metrics = _engine(request).rule_status(path_id(request, "id"))
+    return Response(jsonvalue.encode({**header, **metrics}, sort_keys=True), media_type="application/json")
 
 
 async def status_all(request: Request) -> Response:
@@ -114,28 +95,22 @@ async def status_all(request: Request) -> Response:
     return json_response(_engine(request).all_status())
 
 
+@handles_errors
 async def topo(request: Request) -> Response:
     """The operator graph of a rule that has run."""
-    try:
-        return json_response(_engine(request).rule_topo(path_id(request, "id")))
-    except EngineError as e:
-        return engine_error(e)
+    return json_response(_engine(request).rule_topo(path_id(request, "id")))
 
 
+@handles_errors
 async def explain(request: Request) -> Response:
     """The logical plan of a rule, one JSON object per node."""
-    try:
-        return text(_engine(request).explain_rule(path_id(request, "id")))
-    except EngineError as e:
-        return engine_error(e)
+    return text(_engine(request).explain_rule(path_id(request, "id")))
 
 
+@handles_errors
 async def rule_schema(request: Request) -> Response:
     """The output schema of a rule."""
-    try:
-        return json_response(_engine(request).rule_schema(path_id(request, "id")))
-    except EngineError as e:
-        return engine_error(e)
+    return json_response(_engine(request).rule_schema(path_id(request, "id")))
 
 
 async def validate(request: Request) -> Response:
@@ -146,14 +121,12 @@ async def validate(request: Request) -> Response:
         return Response(e.message, status_code=422, media_type=TEXT)
 
 
+@handles_errors
 async def reset_state(request: Request) -> Response:
     """Reset a rule's state (type 1: the source offset of a rewindable source)."""
-    try:
-        rule_id = path_id(request, "id")
-        body = await json_object(request, "ResetStateReq")
-        return text(await _engine(request).reset_state(rule_id, field(body, "type"), field(body, "params")))
-    except EngineError as e:
-        return engine_error(e)
+    rule_id = path_id(request, "id")
+    body = await json_object(request, "ResetStateReq")
+    return text(await _engine(request).reset_state(rule_id, field(body, "type"), field(body, "params")))
 
 
 async def _tags_body(request: Request) -> list[str]:
@@ -167,49 +140,41 @@ async def _tags_body(request: Request) -> list[str]:
 
 
 def _tags_handler(mode: str):
+    @handles_errors
     async def handler(request: Request) -> Response:
-        try:
-            rule_id = path_id(request, "id")
-            _engine(request).set_tags(rule_id, await _tags_body(request), mode)
-            return empty()
-        except EngineError as e:
-            return engine_error(e)
+        rule_id = path_id(request, "id")
+        _engine(request).set_tags(rule_id, await _tags_body(request), mode)
+        return empty()
 
     handler.__doc__ = {"replace": "Replace a rule's tags.", "add": "Add tags to a rule.",
                        "remove": "Remove tags from a rule."}[mode]
     return handler
 
 
+@handles_errors
 async def match_tags(request: Request) -> Response:
     """Rules that carry every given tag (a GET with a JSON body)."""
-    try:
-        body = await json_body(request, allow_empty=True)
-        tags = field(body, "tags", []) if isinstance(body, dict) else []
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise EngineError("tags must be a list of strings")
-        ids = _engine(request).match_tags(tags)
-        return json_response({"rules": ids} if ids else {})
-    except EngineError as e:
-        return engine_error(e)
+    body = await json_body(request, allow_empty=True)
+    tags = field(body, "tags", []) if isinstance(body, dict) else []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise EngineError("tags must be a list of strings")
+    ids = _engine(request).match_tags(tags)
+    return json_response({"rules": ids} if ids else {})
 
 
 def _bulk(start: bool):
+    @handles_errors
     async def handler(request: Request) -> Response:
-        try:
-            return json_response(await _engine(request).bulk(await _tags_body(request), start))
-        except EngineError as e:
-            return error(e.message, e.code, e.status)
+        return json_response(await _engine(request).bulk(await _tags_body(request), start))
 
     handler.__doc__ = "Start every rule with the given tags." if start else "Stop every rule with the given tags."
     return handler
 
 
+@handles_errors
 async def scan_tables(request: Request) -> Response:
     """The scan-table rows held by a running rule's join."""
-    try:
-        return json_response(_engine(request).scan_tables(path_id(request, "id")))
-    except EngineError as e:
-        return engine_error(e)
+    return json_response(_engine(request).scan_tables(path_id(request, "id")))
 
 
 async def cpu_usage(request: Request) -> Response:

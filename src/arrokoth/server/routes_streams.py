@@ -7,7 +7,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from arrokoth.engine import EngineError
-from arrokoth.server.responses import engine_error, field, json_object, json_response, path_id, text
+from arrokoth.server.responses import (
+    field,
+    handles_errors,
+    json_object,
+    json_response,
+    path_id,
+    text,
+)
 
 
 def _kind(request: Request) -> str:
@@ -18,16 +25,14 @@ def _engine(request: Request):
     return request.app.state.engine
 
 
+@handles_errors
 async def create(request: Request) -> Response:
     """Run a stream or table statement (CREATE, DROP, SHOW, DESCRIBE, EXPLAIN)."""
-    try:
-        body = await json_object(request, "StreamReq")
-        sql = field(body, "sql")
-        if not isinstance(sql, str):
-            raise EngineError("Stream command error: sql must be a string", 3000)
-        return text(_engine(request).exec_stream_statement(sql), 201)
-    except EngineError as e:
-        return engine_error(e)
+    body = await json_object(request, "StreamReq")
+    sql = field(body, "sql")
+    if not isinstance(sql, str):
+        raise EngineError("Stream command error: sql must be a string", 3000)
+    return text(_engine(request).exec_stream_statement(sql), 201)
 
 
 async def list_all(request: Request) -> Response:
@@ -48,49 +53,41 @@ async def details(request: Request) -> Response:
     return json_response(_engine(request).stream_details(kind, table_kind))
 
 
+@handles_errors
 async def describe(request: Request) -> Response:
     """The definition of one stream or table."""
     kind = _kind(request)
-    try:
-        name = path_id(request)
-        return json_response(_engine(request).describe_stream(name, kind))
-    except EngineError as e:
-        return engine_error(e)
+    name = path_id(request)
+    return json_response(_engine(request).describe_stream(name, kind))
 
 
+@handles_errors
 async def replace(request: Request) -> Response:
     """Create or replace a stream or table with the same name."""
     kind = _kind(request)
-    try:
-        name = path_id(request)
-        body = await json_object(request, "StreamReq")
-        sql = field(body, "sql")
-        if not isinstance(sql, str):
-            raise EngineError("sql must be a string", 3000)
-        return text(_engine(request).replace_stream(name, sql, kind))
-    except EngineError as e:
-        return engine_error(e)
+    name = path_id(request)
+    body = await json_object(request, "StreamReq")
+    sql = field(body, "sql")
+    if not isinstance(sql, str):
+        raise EngineError("sql must be a string", 3000)
+    return text(_engine(request).replace_stream(name, sql, kind))
 
 
+@handles_errors
 async def drop(request: Request) -> Response:
     """Drop a stream or table; `?force=true` skips the rule reference check."""
     kind = _kind(request)
-    try:
-        name = path_id(request)
-        force = request.query_params.get("force", "").lower() == "true"
-        return text(_engine(request).drop_stream(name, kind, force))
-    except EngineError as e:
-        return engine_error(e)
+    name = path_id(request)
+    force = request.query_params.get("force", "").lower() == "true"
+    return text(_engine(request).drop_stream(name, kind, force))
 
 
+@handles_errors
 async def schema(request: Request) -> Response:
     """The schema of a stream or table."""
     kind = _kind(request)
-    try:
-        name = path_id(request)
-        return json_response(_engine(request).stream_schema(name, kind))
-    except EngineError as e:
-        return engine_error(e)
+    name = path_id(request)
+    return json_response(_engine(request).stream_schema(name, kind))
 
 
 routes = [
