@@ -24,6 +24,8 @@ class Sink:
 
     #: sinks that take the row objects rather than bytes (memory) set this
     wants_rows = False
+    #: AsyncSink sets this: the node sends from a task of its own
+    is_async = False
 
     def __init__(self, props: dict[str, Any]):
         self.props = props
@@ -36,6 +38,40 @@ class Sink:
 
     def close(self) -> None:
         pass
+
+
+class SinkSendError(Exception):
+    """Sending failed; the SinkNode retries and, with enableCache, caches the payload."""
+
+
+class AsyncSink(Sink):
+    """A sink with a remote end (MQTT, REST, ...): it connects, sends without blocking the
+    rule that produced the data, and raises `SinkSendError` when a send fails.
+
+    The SinkNode runs `connect()` before the first send, calls `send_async()` from its own
+    task, and `aclose()` when the rule stops. A sink that is down at start must not stop
+    the rule: `connect()` failing leaves the node retrying and caching.
+    """
+
+    is_async = True
+
+    # connection_status in rule metrics: 1 connected, 0 connecting, -1 disconnected
+    status = 0
+    last_connected = 0
+    last_disconnected = 0
+    last_disconnected_message = ""
+
+    async def connect(self) -> None:
+        pass
+
+    async def send_async(self, payload: bytes | None, data: Any) -> None:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        pass
+
+    def send(self, payload: bytes | None, data: Any) -> None:
+        raise TypeError("an AsyncSink is sent to through send_async")
 
 
 def _prop(props: dict, name: str, default: Any = None) -> Any:
