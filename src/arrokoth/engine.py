@@ -288,7 +288,8 @@ class Engine:
             if d.kind == "table" and d.lookup:
                 continue  # lookup tables are served by the engine, not by a source plugin
             try:
-                source_class(d.type)
+                # constructing a source checks its properties; it connects only on start
+                source_class(d.type)(d, self._source_props(d), StreamFeed(d, self.clock))
             except SourceConfigError as e:
                 raise EngineError(f"fail to create source of stream {s.name}: {e}") from None
         self._sink_nodes(definition)

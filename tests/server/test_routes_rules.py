@@ -207,17 +207,14 @@ async def test_temp_rule_is_not_persisted(api, demo, engine):
     assert (await api.get("/rules/r1")).status_code == 200
 
 
-async def test_start_failure_after_planning_is_stopped_by_error(api, engine):
+async def test_bad_source_properties_fail_the_create_naming_the_property(api, engine):
     sql = 'CREATE STREAM sim () WITH (TYPE="simulator", EXTRA="{\\"interval\\": -5}")'
     assert (await api.post("/streams", json={"sql": sql})).status_code == 201
-    assert (await api.post("/rules", json=rule(sql="SELECT * FROM sim", sink="nop"))).status_code == 201
-    status = (await api.get("/v2/rules/r1/status")).json()
-    assert status["status"] == "stopped by error"
-    assert "interval" in status["message"]
-    # nothing of the failed run stays attached
-    assert engine.rules["r1"].runtime is None
+    resp = await api.post("/rules", json=rule(sql="SELECT * FROM sim", sink="nop"))
+    assert resp.status_code == 400
+    assert "interval" in resp.json()["message"]
+    assert (await api.get("/rules")).json() == []
     assert all(feed.subscribers == 0 for feed in engine.feeds.values())
-    assert (await api.get("/rules/status/all")).json() == {"r1": {"status": "stopped by error"}}
 
 
 # --- bad input ----------------------------------------------------------------------------
