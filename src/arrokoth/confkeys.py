@@ -8,12 +8,15 @@ shipped ones. A stream reads `default`, then its CONF_KEY section, then its EXTR
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from importlib import resources as _resources
 from typing import TYPE_CHECKING, Any
 
 from arrokoth.functions import jsonvalue
+
+log = logging.getLogger("arrokoth.confkeys")
 
 if TYPE_CHECKING:
     from arrokoth.engine import Engine
@@ -132,9 +135,11 @@ def source_props(engine: Engine, stream: StreamDef) -> dict:
     props = dict(sections.get("default", {}))
     key = stream.option("CONF_KEY")
     if key and key != "default":
-        if key not in sections:
-            raise EngineError(f"conf key {key} of source {typ} is not found")
-        props.update(sections[key])
+        if key in sections:
+            props.update(sections[key])
+        else:
+            # as eKuiper: a missing key falls back to the defaults, with a warning
+            log.warning("conf key %s of source %s is not found; using its default properties", key, typ)
     extra = stream.option("EXTRA")
     if extra:
         try:

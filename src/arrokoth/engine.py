@@ -18,8 +18,10 @@ from typing import Any
 
 from arrokoth.config import Config
 from arrokoth.functions import jsonvalue
+from arrokoth.io import http_listener
 from arrokoth.io.lookup.memory import MemoryLookupTable
 from arrokoth.io.sinks.base import SinkConfigError, SinkNode
+from arrokoth.io.sinks.cache import remove_rule_caches
 from arrokoth.io.sinks.registry import sink_class
 from arrokoth.io.sources.base import Source, SourceConfigError
 from arrokoth.io.sources.registry import source_class
@@ -81,6 +83,7 @@ class Engine:
         self.sources: dict[str, Source] = {}
         self.lookup_tables: dict[str, MemoryLookupTable] = {}
         self._lock = asyncio.Lock()
+        self.http_listener = http_listener.configure(config.get("basic.httpServerIp"), config.get("basic.httpServerPort"))
         from arrokoth.ruletest import RuleTests
 
         self.rule_tests = RuleTests(self)
@@ -89,6 +92,9 @@ class Engine:
 
     async def open(self) -> None:
         """Load the stored definitions and start the rules that were running."""
+        from arrokoth.schemas import registry_for
+
+        registry_for(self)  # protobuf streams need their schemas before rules restart
         for ns, kind in ((NS_STREAMS, "stream"), (NS_TABLES, "table")):
             for name, sql in self.store.items(ns).items():
                 try:
@@ -120,6 +126,7 @@ class Engine:
         self.sources.clear()
         for table in self.lookup_tables.values():
             table.close()
+        await self.http_listener.close()
         self.store.close()
 
     # --- streams and tables ------------------------------------------------------
@@ -305,7 +312,11 @@ class Engine:
         for action in definition.actions:
             (typ, props), = action.items()
             try:
-                nodes.append(SinkNode(sink_class(typ)(props), props))
+                nodes.append(SinkNode(
+                    sink_class(typ)(props), props, clock=self.clock, data_dir=self.config.data_dir,
+                    rule_id=definition.id, sink_type=typ, index=len(nodes),
+                    defaults=self.config.values.get("sink") or {},
+                ))
             except SinkConfigError as e:
                 raise EngineError(f"fail to create sink {typ}: {e}") from None
         return nodes
@@ -373,6 +384,7 @@ class Engine:
             await self._stop(entry, "canceled manually", persist=False)
             del self.rules[rule_id]
             self.store.delete(NS_RULES, rule_id)
+            remove_rule_caches(self.config.data_dir, rule_id)
         return f"Rule {rule_id} is dropped."
 
     async def start_rule(self, rule_id: str) -> str:
@@ -418,16 +430,16 @@ class Engine:
             return
         definition = entry.definition
         sinks = self._sink_nodes(definition)
+        # a sink whose destination is down does not fail the start: its node reconnects
         for node in sinks:
-            node.sink.open()
+            await node.start()
 
         def emit(rows: list[dict], sinks: list[SinkNode] = sinks) -> None:
             for node in sinks:
                 try:
                     node.collect(rows)
                 except Exception as e:  # noqa: BLE001 - a failing sink must not stop the rule
-                    node.exceptions += 1
-                    node.last_exception = str(e)
+                    node.record_exception(e)
 
         try:
             runtime = build_rule(
@@ -436,7 +448,7 @@ class Engine:
             )
         except (RuleError, SqlSyntaxError) as e:
             for node in sinks:
-                node.sink.close()
+                await node.stop()
             raise EngineError(str(e)) from None
         for s in runtime.plan.sources:
             if s.name not in self.feeds:
@@ -497,7 +509,7 @@ class Engine:
         detach(runtime, self.feeds)
         runtime.stop()
         for node in entry.sinks:
-            node.sink.close()
+            await node.stop()
         entry.runtime = None
         entry.status = "stopped"
         entry.message = message
@@ -583,13 +595,13 @@ class Engine:
         now_last = m.started
 
         def node(prefix: str, rin: int, rout: int, exc: int = 0, last_exc: str = "", last_exc_time: int = 0,
-                 conn: Source | None = None, is_io: bool = False) -> None:
+                 conn: Any = None, is_io: bool = False, buffer: int = 0) -> None:
             values = {
                 "records_in_total": rin,
                 "records_out_total": rout,
                 "messages_processed_total": rin,
                 "process_latency_us": 0,
-                "buffer_length": 0,
+                "buffer_length": buffer,
                 "last_invocation": now_last,
                 "exceptions_total": exc,
                 "last_exception": last_exc,
@@ -618,12 +630,18 @@ class Engine:
             else:
                 node(op, m.records_in, m.records_in)
         for i, sink in enumerate(nodes["sinks"]):
-            sn = entry.sinks[i] if i < len(entry.sinks) else None
-            count = sn.count if sn is not None else 0
             typ = sink[len("sink_"):].rsplit("_", 1)[0]
-            node(f"op_{typ}_{i}_0_transform", m.records_out, count)
-            node(f"op_{typ}_{i}_1_encode", count, count)
-            node(sink, count, count, sn.exceptions if sn else 0, sn.last_exception if sn else "", is_io=True)
+            sn = entry.sinks[i] if i < len(entry.sinks) else None
+            if sn is None:
+                for op in (f"op_{typ}_{i}_0_transform", f"op_{typ}_{i}_1_encode", sink):
+                    node(op, 0, 0, is_io=op == sink)
+                continue
+            # records in: result lists collected; out: messages the sink took (sendSingle
+            # makes several of one list); the buffer holds the batch, the queue and the cache
+            node(f"op_{typ}_{i}_0_transform", sn.records_in, sn.records_in)
+            node(f"op_{typ}_{i}_1_encode", sn.records_in, sn.records_in)
+            node(sink, sn.records_in, sn.count, sn.exceptions, sn.last_exception, sn.last_exception_time,
+                 conn=sn.connection, is_io=True, buffer=sn.buffer_length_now)
         return out
 
     def rule_status(self, rule_id: str) -> tuple[dict, dict]:

@@ -57,30 +57,22 @@ class RuleTests:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.trials: dict[str, Trial] = {}
-        self._listener = None
-        self._listener_task: asyncio.Task | None = None
-        self.port = engine.config.get("basic.httpServerPort")
+        engine.http_listener.add_route("/test/{id}", self._stream, methods=["GET"])
+
+    @property
+    def port(self) -> int:
+        return self.engine.http_listener.port
 
     async def ensure_listener(self) -> None:
-        """Start the SSE listener on httpServerPort the first time a trial is created."""
-        if self._listener is not None:
-            return
-        import uvicorn
+        """Start the shared listener on httpServerPort, which serves `GET /test/{id}`."""
+        from arrokoth.io.http_listener import ListenerError
 
-        config = self.engine.config
-        self._listener = uvicorn.Server(uvicorn.Config(
-            sse_app(self), host=config.get("basic.httpServerIp"), port=config.get("basic.httpServerPort"),
-            log_level="warning", lifespan="off",
-        ))
-        self._listener_task = asyncio.get_running_loop().create_task(self._listener.serve())
-        while not self._listener.started and not self._listener_task.done():
-            await asyncio.sleep(0.01)
-        if self._listener_task.done():
-            self._listener = None
+        try:
+            await self.engine.http_listener.start()
+        except ListenerError:
             from arrokoth.engine import EngineError
 
-            raise EngineError(f"cannot listen on port {config.get('basic.httpServerPort')} for rule test results")
-        self.port = self._listener.servers[0].sockets[0].getsockname()[1]
+            raise EngineError(f"cannot listen on port {self.port} for rule test results") from None
 
     def create(self, body: Any) -> dict:
         from arrokoth.engine import EngineError
@@ -172,11 +164,6 @@ class RuleTests:
         for trial_id in list(self.trials):
             with contextlib.suppress(Exception):
                 await self.stop(trial_id)
-        if self._listener is not None:
-            self._listener.should_exit = True
-            with contextlib.suppress(Exception):
-                await self._listener_task
-            self._listener = None
 
     async def events(self, trial_id: str):
         """The SSE lines of a trial, until it stops."""
@@ -194,20 +181,13 @@ class RuleTests:
         finally:
             trial.listeners.discard(queue)
 
+    async def _stream(self, request):
+        """`GET /test/{id}` on the shared listener: the trial's results as text/event-stream."""
+        from starlette.responses import Response, StreamingResponse
 
-def sse_app(tests: RuleTests):
-    """The listener on httpServerPort that serves `GET /test/{id}` as text/event-stream."""
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response, StreamingResponse
-    from starlette.routing import Route
-
-    async def stream(request: Request) -> Response:
         trial_id = request.path_params["id"]
-        if trial_id not in tests.trials:
+        if trial_id not in self.trials:
             return Response(jsonvalue.encode({"error": 1002, "message": f"rule test {trial_id} is not found"}) + b"\n",
                             status_code=404, media_type="text/plain; charset=utf-8")
-        return StreamingResponse(tests.events(trial_id), media_type="text/event-stream",
+        return StreamingResponse(self.events(trial_id), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
-
-    return Starlette(routes=[Route("/test/{id}", stream, methods=["GET"])])

@@ -7,9 +7,10 @@ go through the same paths as the REST handlers) and on its store for the confKey
 live under ``sources.<type>``, ``sinks.<type>`` and ``connections.<type>``.
 
 The export document is eKuiper's ``Configuration``: twelve sections, each an object of
-name → string. A section Arrokoth has no component for yet (native and portable plugins,
-services, schemas, JS scripts) exports as ``{}``; importing items into it reports a
-per-item error instead of dropping them silently.
+name → string. Schemas come from the engine's schema registry (`arrokoth.schemas`). A
+section Arrokoth has no component for yet (native and portable plugins, services, JS
+scripts) exports as ``{}``; importing items into it reports a per-item error instead of
+dropping them silently.
 """
 
 from __future__ import annotations
@@ -41,13 +42,12 @@ UNSUPPORTED = {
     "nativePlugins": "native plugins are not supported by Arrokoth",
     "portablePlugins": "portable plugins are not supported by Arrokoth yet",
     "Service": "external services are not supported by Arrokoth yet",
-    "Schema": "schemas are not supported by Arrokoth yet",
     "scripts": "JavaScript functions are not supported by Arrokoth yet",
 }
 PROCESS_ERROR = "process error"
 NS_IMPORT_STATUS = "import_status"
 FETCH_TIMEOUT = 300.0  # eKuiper's download timeout (5 min)
-STATUS_SECTIONS = ("streams", "tables", "rules", "sourceConfig", "sinkConfig", "connectionConfig", "uploads")
+STATUS_SECTIONS = ("streams", "tables", "rules", "sourceConfig", "sinkConfig", "connectionConfig", "Schema", "uploads")
 
 
 class TransferError(Exception):
@@ -251,6 +251,7 @@ class _Dependencies:
     tables: dict[str, None] = field(default_factory=dict)
     source_keys: dict[str, list[str]] = field(default_factory=dict)
     sink_keys: dict[str, list[str]] = field(default_factory=dict)
+    schemas: dict[str, None] = field(default_factory=dict)  # `<type>_<name>` keys
 
 
 # --- the per-engine transfer object -------------------------------------------------------
@@ -315,8 +316,14 @@ class DataTransfer:
         doc["rules"] = self.store.items(NS_RULES)
         for section, kind in CONF_SECTIONS.items():
             doc[section] = self._conf_sections(kind)
+        doc["Schema"] = self._schemas().export()
         doc["uploads"] = self._export_uploads()
         return doc
+
+    def _schemas(self):
+        from arrokoth.schemas import registry_for
+
+        return registry_for(self.engine)
 
     def export_rules(self, rule_ids: list[str]) -> dict[str, dict[str, str]]:
         """POST /data/export: these rules (an unknown id exports as ""), the streams and
@@ -340,6 +347,7 @@ class DataTransfer:
         doc["sourceConfig"] = self._conf_sections("sources", deps.source_keys)
         doc["sinkConfig"] = self._conf_sections("sinks", deps.sink_keys)
         doc["connectionConfig"] = self._conf_sections("connections")
+        doc["Schema"] = self._schemas().export(set(deps.schemas))
         doc["uploads"] = self._export_uploads()
         return doc
 
@@ -352,11 +360,18 @@ class DataTransfer:
             key = d.option("CONF_KEY")
             if key:
                 deps.source_keys.setdefault(d.type, []).append(key)
+            schema_id = d.option("SCHEMAID")
+            if d.format == "protobuf" and schema_id:
+                deps.schemas[f"protobuf_{schema_id.partition('.')[0]}"] = None
         for action in rule.actions:
             for typ, props in action.items():
                 resource_id = props.get("resourceId") if isinstance(props, dict) else None
                 if isinstance(resource_id, str):
                     deps.sink_keys.setdefault(typ.lower(), []).append(resource_id)
+                schema_id = _ci(props, "schemaid") if isinstance(props, dict) else None
+                fmt = _ci(props, "format") if isinstance(props, dict) else None
+                if isinstance(schema_id, str) and schema_id and str(fmt).lower() == "protobuf":
+                    deps.schemas[f"protobuf_{schema_id.partition('.')[0]}"] = None
 
     def export_ruleset(self) -> dict[str, dict[str, str]]:
         """POST /ruleset/export."""
@@ -400,13 +415,18 @@ class DataTransfer:
             result = ImportResult()
             resp = result.response
             resp["uploads"] = await self._import_uploads(doc["uploads"], checkpoint)
-            if not partial and stop:
-                for section, prefix in (("nativePlugins", "pluginImport NativePlugins"), ("Schema", "schemaImport Schema")):
-                    if doc[section]:
-                        errors = {k: UNSUPPORTED[section] for k in doc[section]}
-                        return ImportResult(f"{prefix} import error {_go_map(errors)}", empty_document())
+            if not partial and stop and doc["nativePlugins"]:
+                errors = {k: UNSUPPORTED["nativePlugins"] for k in doc["nativePlugins"]}
+                return ImportResult(f"pluginImport NativePlugins import error {_go_map(errors)}", empty_document())
+            # schemas before streams and rules: a protobuf stream's decoder needs its schema.
+            # eKuiper installs them on a full import only with stop=1 (then restarts);
+            # Arrokoth installs them live, with or without stop
+            await checkpoint()
+            resp["Schema"] = await self._schemas().import_section(doc["Schema"], partial=partial)
+            if not partial and stop and resp["Schema"]:
+                return ImportResult(f"schemaImport Schema import error {_go_map(resp['Schema'])}", empty_document())
             for section, message in UNSUPPORTED.items():
-                if section in ("nativePlugins", "Schema") and not partial:
+                if section == "nativePlugins" and not partial:
                     continue  # a full import installs these only with stop=1 (above)
                 resp[section] = {k: message for k in doc[section]}
             for section, kind in CONF_SECTIONS.items():
@@ -458,6 +478,7 @@ class DataTransfer:
         for ns in self.store.namespaces():
             if ns.startswith(tuple(f"{kind}." for kind in CONF_SECTIONS.values())):
                 self.store.clear(ns)
+        self._schemas().wipe()
 
     async def _import_conf(self, kind: str, section: dict[str, str], checkpoint: Callable) -> dict[str, str]:
         """One JSON string of `{confKey: props}` per plugin type; keys are merged in."""

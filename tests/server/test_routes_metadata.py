@@ -6,10 +6,11 @@ import anyio
 import pytest
 
 from arrokoth import confkeys
-from arrokoth.engine import EngineError
 from arrokoth.functions import builtins, jsonvalue
 from arrokoth.functions.registry import registry
 from arrokoth.io.memory_bus import bus
+from arrokoth.io.sinks.registry import sink_types
+from arrokoth.io.sources.registry import source_types
 
 pytestmark = pytest.mark.anyio
 
@@ -36,7 +37,9 @@ async def test_list_sources(api):
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "application/json"
     body = resp.json()
-    assert [s["name"] for s in body] == ["memory", "simulator"]
+    # every registered type (all of them read streams), by name
+    assert [s["name"] for s in body] == source_types()
+    assert {"memory", "simulator"} <= set(source_types())
     for item in body:
         assert list(item) == ["name", "about", "type"]
         assert item["type"] == "internal"
@@ -48,14 +51,14 @@ async def test_list_sources(api):
 @pytest.mark.parametrize(("query", "names"), [
     ("?kind=lookup", ["memory"]),
     ("?kind=LOOKUP", ["memory"]),
-    ("?kind=scan", ["memory", "simulator"]),
-    ("?kind=", ["memory", "simulator"]),
-    ("?kind=bogus", ["memory", "simulator"]),
+    ("?kind=scan", None),
+    ("?kind=", None),
+    ("?kind=bogus", None),
 ])
 async def test_list_sources_by_kind(api, query, names):
     resp = await api.get(f"/metadata/sources{query}")
     assert resp.status_code == 200
-    assert [s["name"] for s in resp.json()] == names
+    assert [s["name"] for s in resp.json()] == (names or source_types())  # None: every type
 
 
 async def test_describe_source(api):
@@ -91,7 +94,8 @@ async def test_unknown_source_plugin(api):
 async def test_sinks(api):
     resp = await api.get("/metadata/sinks")
     assert resp.status_code == 200
-    assert [s["name"] for s in resp.json()] == ["log", "memory", "nop"]
+    assert [s["name"] for s in resp.json()] == sink_types()
+    assert {"log", "memory", "nop"} <= set(sink_types())
     resp = await api.get("/metadata/sinks/memory")
     assert resp.status_code == 200
     body = resp.json()
@@ -109,7 +113,8 @@ async def test_sinks(api):
 async def test_connections_metadata(api):
     resp = await api.get("/metadata/connections")
     assert resp.status_code == 200
-    assert resp.json() == []  # no built-in source has connection settings
+    # the sources with connection settings (mqtt's server, credentials, TLS...)
+    assert [c["name"] for c in resp.json()] == ["mqtt"]
     resp = await api.get("/metadata/connections/memory")
     assert resp.status_code == 200
     body = resp.json()
@@ -119,7 +124,7 @@ async def test_connections_metadata(api):
     # a source type with stored connection keys owns connection settings
     assert_empty_ok(await api.put("/metadata/connections/simulator/confKeys/c1", json={"interval": 5}))
     resp = await api.get("/metadata/connections")
-    assert [(c["name"], list(c)) for c in resp.json()] == [("simulator", ["name", "about"])]
+    assert [(c["name"], list(c)) for c in resp.json()] == [("mqtt", ["name", "about"]), ("simulator", ["name", "about"])]
 
 
 # --- confKeys ----------------------------------------------------------------------------
@@ -249,7 +254,11 @@ async def test_resources(api):
 async def test_resource(api):
     resp = await api.get("/metadata/resource")
     assert resp.status_code == 200
-    assert resp.json() == {"memory": {"default": {}}, "simulator": {"default": {"interval": 1000, "loop": True}}}
+    body = resp.json()
+    # every type that ships a default section is listed with it
+    assert set(body) == {t for t in source_types() if confkeys.shipped("sources", t)}
+    assert body["memory"] == {"default": {}}
+    assert body["simulator"] == {"default": {"interval": 1000, "loop": True}}
     assert (await api.get("/metadata/resource?sourceType=stream")).content == b"{}"
     assert_empty_ok(await api.put("/metadata/sources/memory/confKeys/s1", json={"sourceType": "stream", "b": 1}))
     assert_empty_ok(await api.put("/metadata/sources/simulator/confKeys/t1", json={"sourceType": "table"}))
@@ -288,14 +297,15 @@ async def test_stream_with_conf_key_reads_the_stored_props(api, engine):
     assert received == data
 
 
-async def test_a_deleted_conf_key_is_no_longer_found(api, engine):
+async def test_a_deleted_conf_key_falls_back_to_the_defaults(api, engine, caplog):
     assert_empty_ok(await api.put("/metadata/sources/simulator/confKeys/gone", json={"interval": 3}))
     sql = 'CREATE STREAM metasim2 () WITH (TYPE="simulator", CONF_KEY="gone")'
     assert (await api.post("/streams", json={"sql": sql})).status_code == 201
     assert confkeys.source_props(engine, engine.streams["metasim2"]) == {"interval": 3, "loop": True}
     assert_empty_ok(await api.delete("/metadata/sources/simulator/confKeys/gone"))
-    with pytest.raises(EngineError, match="conf key gone of source simulator is not found"):
-        confkeys.source_props(engine, engine.streams["metasim2"])
+    # eKuiper warns and runs the source on its defaults
+    assert confkeys.source_props(engine, engine.streams["metasim2"]) == {"interval": 1000, "loop": True}
+    assert "conf key gone of source simulator is not found" in caplog.text
 
 
 # --- functions and operators -----------------------------------------------------------------

@@ -16,6 +16,7 @@ from arrokoth.server import (
     routes_metadata,
     routes_misc,
     routes_rules,
+    routes_schemas,
     routes_streams,
 )
 from arrokoth.server.responses import TEXT, json_response
@@ -99,7 +100,7 @@ def all_routes() -> list[Route]:
     return routes
 
 
-ROUTE_MODULES = (routes_basic, routes_streams, routes_rules, routes_misc, routes_metadata, routes_data)
+ROUTE_MODULES = (routes_basic, routes_streams, routes_rules, routes_misc, routes_metadata, routes_data, routes_schemas)
 
 
 def create_app(engine, *, request_shutdown: Callable[[], None] | None = None, auth=None) -> ASGIApp:

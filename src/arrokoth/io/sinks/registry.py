@@ -23,13 +23,19 @@ def sink_types() -> list[str]:
 
 
 def _register_builtins() -> None:
+    from arrokoth.io.sinks.file import FileSink
     from arrokoth.io.sinks.log import LogSink
     from arrokoth.io.sinks.memory import MemorySink
+    from arrokoth.io.sinks.mqtt import MqttSink
     from arrokoth.io.sinks.nop import NopSink
+    from arrokoth.io.sinks.rest import RestSink
 
     register_sink("log", LogSink)
     register_sink("nop", NopSink)
     register_sink("memory", MemorySink)
+    register_sink("file", FileSink)
+    register_sink("rest", RestSink)
+    register_sink("mqtt", MqttSink)
 
 
 _register_builtins()

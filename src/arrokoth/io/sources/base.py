@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from arrokoth.io.formats.json import FormatError, JsonDecoder
+from arrokoth.io.formats.json import FormatError
+from arrokoth.io.formats.registry import decoder_for
 from arrokoth.plan.streams import StreamDef
 from arrokoth.runtime.feed import StreamFeed
 
@@ -49,7 +50,11 @@ class Source:
         self.exceptions = 0
         self.last_exception = ""
         self.last_exception_time = 0
-        self._decoder = JsonDecoder(stream, ints=bool(prop(props, "useInt64ForWholeNumber", False)))
+        try:
+            # the stream's FORMAT; json gives the same JsonDecoder as ever (the fast path)
+            self._decoder = decoder_for(stream, props)
+        except FormatError as e:
+            raise SourceConfigError(f"format {stream.format}: {e}") from None
 
     async def start(self) -> None:
         raise NotImplementedError
@@ -74,9 +79,13 @@ class Source:
         try:
             rows = self._decoder.decode(payload)
         except FormatError as e:
-            self.exceptions += 1
-            self.last_exception = str(e)
-            self.last_exception_time = self.feed.clock.now_ms()
-            self.feed._fail(str(e))
+            self.fail(str(e))
             return
         self.publish_rows(rows, meta)
+
+    def fail(self, message: str) -> None:
+        """A payload or a read that failed: counted, and reported to the rules as an error."""
+        self.exceptions += 1
+        self.last_exception = message
+        self.last_exception_time = self.feed.clock.now_ms()
+        self.feed._fail(message)

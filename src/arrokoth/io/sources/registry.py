@@ -23,11 +23,19 @@ def source_types() -> list[str]:
 
 
 def _register_builtins() -> None:
+    from arrokoth.io.sources.file import FileSource
+    from arrokoth.io.sources.httppull import HttpPullSource
+    from arrokoth.io.sources.httppush import HttpPushSource
     from arrokoth.io.sources.memory import MemorySource
+    from arrokoth.io.sources.mqtt import MqttSource
     from arrokoth.io.sources.simulator import SimulatorSource
 
     register_source("memory", MemorySource)
+    register_source("file", FileSource)
     register_source("simulator", SimulatorSource)
+    register_source("httppull", HttpPullSource)
+    register_source("httppush", HttpPushSource)
+    register_source("mqtt", MqttSource)
 
 
 _register_builtins()
