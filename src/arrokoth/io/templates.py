@@ -563,14 +563,11 @@ def _number(pos: int, text: str, typ: int) -> NumberNode:
         return node
     if typ == COMPLEX or text.endswith("i"):
         raise ValueError(f"complex constants are not supported: {go_quote(text)}")
-    as_uint = None
     i = F.parse_go_int(text)
     if i is not None:
         node.as_int, node.as_float = i, float(i)
     else:
-        if text[:1] not in "+-":
-            big = F.parse_go_int("0" + text if text[:1] != "0" else text)  # sign-free re-parse
-            as_uint = None if big is not None else _parse_uint(text)
+        as_uint = _parse_uint(text) if text[:1] not in "+-" else None
         if as_uint is not None:
             node.as_float = float(as_uint)
         else:
@@ -594,9 +591,6 @@ def _number(pos: int, text: str, typ: int) -> NumberNode:
 
 def _parse_uint(text: str) -> int | None:
     """strconv.ParseUint(text, 0, 64) for values past int64's range."""
-    wide = F.parse_go_int("-" + text)
-    if wide is not None:
-        return None
     body = text.replace("_", "")
     try:
         base = 10
@@ -1026,8 +1020,7 @@ class _Compiler:
     write, `ev(dot, frame)` for values. A frame is `[$, depth, var slots...]`; variables get
     slots by lexical scope, which matches Go's push/pop variable stack."""
 
-    def __init__(self, name: str, text: str, trees: dict[str, ListNode], now: Callable):
-        self.text = text
+    def __init__(self, trees: dict[str, ListNode], now: Callable):
         self.now = now
         self.trees = trees
         self.compiled: dict[str, tuple] = {}
@@ -1591,5 +1584,5 @@ def compile_template(
         trees = _Parser(text, name, F.FUNCS).parse()
     except RecursionError:
         raise TemplateError(f"template: {name}: max expression depth exceeded") from None
-    compiled = _Compiler(name, text, trees, now or _wall_clock).compile_all()
+    compiled = _Compiler(trees, now or _wall_clock).compile_all()
     return Template(text, name, compiled)
