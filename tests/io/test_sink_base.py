@@ -416,3 +416,75 @@ def test_global_cache_defaults_apply_under_the_action_properties():
     defaults = {"enableCache": True, "memoryCacheThreshold": 512, "bufferPageSize": 128, "resendInterval": 10}
     c = SinkNode(Recording(), {"resendInterval": 20}, defaults=defaults).cache_options
     assert (c.enabled, c.memory_threshold, c.page_size, c.resend_interval) == (True, 512, 128, 20)
+
+
+# --- dataTemplate ------------------------------------------------------------------------------
+
+
+def test_a_template_renders_each_row_with_send_single():
+    n, sink = rec_node(sendSingle=True, dataTemplate='{"x":{{.a}},"b":"{{.b}}"}')
+    n.collect(ROWS)
+    assert [p for p, _ in sink.sent] == [b'{"x":1,"b":"x"}', b'{"x":2,"b":"y"}']
+    assert n.count == 2
+
+
+def test_a_template_renders_the_row_list_without_send_single():
+    n, sink = rec_node(dataTemplate="{{range .}}{{.a}};{{end}}")
+    n.collect(ROWS)
+    assert sink.sent == [(b"1;2;", "1;2;")]
+
+
+def test_an_empty_render_is_sent_unless_omit_if_empty():
+    template = "{{if .keep}}{{.a}}{{end}}"
+    rows = [{"a": 1, "keep": True}, {"a": 2, "keep": False}]
+    n, sink = rec_node(sendSingle=True, dataTemplate=template)
+    n.collect(rows)
+    assert [p for p, _ in sink.sent] == [b"1", b""]
+    n, sink = rec_node(sendSingle=True, dataTemplate=template, omitIfEmpty=True)
+    n.collect(rows)
+    assert [p for p, _ in sink.sent] == [b"1"]
+
+
+def test_data_field_and_fields_select_from_the_template_output():
+    # eKuiper's order: the template first, then dataField, then fields, then the format
+    n, sink = rec_node(sendSingle=True, dataField="tele", fields=["h"],
+                       dataTemplate='{"tele":{"h":{{.h}},"t":{{.t}}},"id":{{.id}}}')
+    n.collect([{"h": 80.5, "t": 31, "id": 1}])
+    assert sink.sent == [(b'{"h":80.5}', {"h": 80.5})]
+
+
+def test_a_row_sink_gets_the_template_output_decoded():
+    got: list = []
+    token = bus.subscribe("test/sink_base/template", lambda topic, rows: got.append(rows))
+    try:
+        props = {"topic": "test/sink_base/template", "sendSingle": True, "dataTemplate": '{"y":{{.a}}}'}
+        SinkNode(MemorySink(props), props).collect(ROWS)
+    finally:
+        bus.unsubscribe(token)
+    assert got == [[{"y": 1}], [{"y": 2}]]
+
+
+def test_a_template_error_counts_an_exception_and_drops_that_message():
+    n, sink = rec_node(sendSingle=True, dataTemplate="{{index .l 1}}")
+    n.collect([{"l": [1]}, {"l": [1, 2]}])
+    assert sink.sent == [(b"2", "2")]
+    assert n.exceptions == 1 and "index" in n.last_exception
+
+
+def test_a_template_whose_output_is_not_json_fails_a_selection():
+    n, sink = rec_node(sendSingle=True, dataTemplate="plain {{.a}}", fields=["a"])
+    n.collect([{"a": 1}])
+    assert sink.sent == [] and n.exceptions == 1
+    assert "after applying dataTemplate" in n.last_exception
+
+
+@pytest.mark.parametrize("bad", ["{{.a", "{{if}}{{end}}", "{{nosuchfunc .}}"])
+def test_a_bad_template_names_the_property(bad: str):
+    with pytest.raises(SinkConfigError, match="^dataTemplate: "):
+        rec_node(dataTemplate=bad)
+
+
+def test_a_template_with_a_text_format_is_the_payload_as_is():
+    n, sink = rec_node(format="delimited", dataTemplate="{{.a}}|{{.b}}", sendSingle=True)
+    n.collect(ROWS)
+    assert [p for p, _ in sink.sent] == [b"1|x", b"2|y"]

@@ -147,7 +147,7 @@ class TcpLineSink(AsyncSink):
             writer.write((payload or b"") + b"\n")
             await writer.drain()
             ack = await asyncio.wait_for(reader.readline(), 5.0)
-        except (OSError, asyncio.TimeoutError) as e:
+        except OSError as e:  # TimeoutError too
             if conn is not None:
                 conn[1].transport.abort()
             self._lost(str(e) or type(e).__name__)
@@ -246,8 +246,8 @@ async def test_the_server_stopped_mid_stream_loses_nothing_and_keeps_the_order(d
     feed(n, 0, 1000)
     await eventually(lambda: len(dest.received) >= 200, "some messages")
     await dest.stop()  # while the rest are being sent
-    await eventually(lambda: n.sink.status == DISCONNECTED, "the sink to notice")
     feed(n, 1000, 1200)
+    await eventually(lambda: n.sink.status == DISCONNECTED, "the sink to notice")
     await dest.start()
     feed(n, 1200, 1300)
     await eventually(lambda: len(set(seqs(dest))) == 1300, "every message")
@@ -476,6 +476,33 @@ async def test_resend_alter_queue_marks_resent_rows_and_follows_the_priority(
     await eventually(lambda: len(dest.received) == 5, "every message")
     assert seqs(dest) == order
     assert [v.get("resent") for v in dest.values] == [True if i == 0 else None for i in order]
+
+
+async def test_a_resent_row_is_rendered_again_with_the_indicator(dest, nodes, tmp_path):
+    await dest.start()
+    n = make_node(nodes, dest, tmp_path, resendAlterQueue=True, resendIndicatorField="resent",
+                  resendPriority=1, dataTemplate='{"i":{{.i}},"again":{{if .resent}}true{{else}}false{{end}}}',
+                  **CACHE)
+    await n.start()
+    await dest.stop()
+    feed(n, 0, 3)
+    await eventually(lambda: len(n._delivery.cache) == 1, "the failed message in the cache")
+    await dest.start()
+    await eventually(lambda: len(dest.received) == 3, "every message")
+    assert dest.values == [{"i": 0, "again": True}, {"i": 1, "again": False}, {"i": 2, "again": False}]
+
+
+async def test_without_the_alter_queue_the_indicator_is_not_set(dest, nodes, tmp_path):
+    # eKuiper: resendPriority and resendIndicatorField act only with resendAlterQueue
+    await dest.start()
+    n = make_node(nodes, dest, tmp_path, resendIndicatorField="resent", **CACHE)
+    await n.start()
+    await dest.stop()
+    feed(n, 0, 3)
+    await eventually(lambda: n.sink.status == DISCONNECTED, "the failed send")
+    await dest.start()
+    await eventually(lambda: len(dest.received) == 3, "every message")
+    assert dest.values == [{"i": 0}, {"i": 1}, {"i": 2}]
 
 
 async def test_resend_interval_spaces_the_resends(dest, nodes, tmp_path):

@@ -313,11 +313,17 @@ class Compiler:
             return meta_of
         key, rest = path[0], path[1:]
 
+        lkey = key.lower()
+
         def meta(r: Any) -> Any:
             m = meta_of(r)
             if not m:
                 return None
             v = m.get(key)
+            if v is None and key not in m:
+                # eKuiper's sources spell some keys differently across versions
+                # (messageid / messageId): fall back to a case-insensitive match
+                v = next((x for k, x in m.items() if k.lower() == lkey), None)
             for k in rest:
                 v = ops.arrow(v, k)
             return v
