@@ -18,7 +18,8 @@ from arrokoth.io.sources.registry import source_types
 FIELD_KEYS = ["exist", "name", "default", "type", "control", "connection_related", "optional", "values", "hint", "label"]
 COMMON_SINK_PROPS = [
     "sendSingle", "dataTemplate", "fields", "dataField", "format", "bufferLength", "enableCache",
-    "omitIfEmpty", "batchSize", "lingerInterval", "resourceId",
+    "omitIfEmpty", "batchSize", "lingerInterval", "resourceId", "concurrency", "retryCount", "retryInterval",
+    "memoryCacheThreshold", "maxDiskCache", "bufferPageSize", "resendInterval", "cleanCacheAtStop",
 ]
 
 

@@ -25,6 +25,14 @@ DEFAULTS: dict[str, Any] = {
         "type": "sqlite",
         "redisUrl": "redis://127.0.0.1:6379/0",
     },
+    "sink": {
+        "enableCache": False,
+        "memoryCacheThreshold": 1024,
+        "maxDiskCache": 1024000,
+        "bufferPageSize": 256,
+        "resendInterval": 0,
+        "cleanCacheAtStop": False,
+    },
     "rule": {
         "sendError": False,
         "qos": 0,

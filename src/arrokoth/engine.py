@@ -431,8 +431,7 @@ class Engine:
         definition = entry.definition
         sinks = self._sink_nodes(definition)
         # a sink whose destination is down does not fail the start: its node reconnects
-        for node in sinks:
-            await node.start()
+        await asyncio.gather(*(node.start() for node in sinks))
 
         def emit(rows: list[dict], sinks: list[SinkNode] = sinks) -> None:
             for node in sinks:
@@ -447,8 +446,7 @@ class Engine:
                 lookups=self._lookups_for_sql(definition.sql),
             )
         except (RuleError, SqlSyntaxError) as e:
-            for node in sinks:
-                await node.stop()
+            await asyncio.gather(*(node.stop() for node in sinks))
             raise EngineError(str(e)) from None
         for s in runtime.plan.sources:
             if s.name not in self.feeds:
@@ -508,8 +506,8 @@ class Engine:
             return
         detach(runtime, self.feeds)
         runtime.stop()
-        for node in entry.sinks:
-            await node.stop()
+        # each sink sends its pending batch, keeps its cache on disk and closes
+        await asyncio.gather(*(node.stop() for node in entry.sinks))
         entry.runtime = None
         entry.status = "stopped"
         entry.message = message

@@ -12,8 +12,8 @@ sink is not connected.
   where the sink's input buffer becomes `memoryCacheThreshold` long: messages queue in
   its memory tier, overflow to its disk tier, and a message whose send fails goes back to
   its head. So with one worker the order is kept exactly, and nothing within the cache
-  bounds is lost. After a failure, sends are `resendInterval` apart until the cache is
-  empty again.
+  bounds is lost. After a failed send or an outage, sends are `resendInterval` apart
+  until the cache is empty again.
 * With `resendAlterQueue` live messages use the `bufferLength` buffer and a failed
   message moves to the cache, which is resent beside them by `resendPriority` (-1 live
   first, 0 alternating, 1 cache first, as eKuiper's code does), through `resend_async`
@@ -23,6 +23,7 @@ sink is not connected.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ FAILURE_DELAY_MS = 100
 # how long start() waits for the first connect attempt, and stop() for the buffer to drain (s)
 START_WAIT_S = 2.0
 DRAIN_WAIT_S = 1.0
+# how often a worker waiting for the connection looks at the sink's status anyway (s)
+STATUS_POLL_S = 0.5
 
 
 class AsyncDelivery:
@@ -199,6 +202,8 @@ class AsyncDelivery:
         backoff = RECONNECT_MIN_MS
         while True:
             if sink.status == CONNECTED or (sink.reconnects_itself and self._connected_once):
+                if sink.status == CONNECTED:
+                    self._ready.set()  # (a sink may set its status without mark_connected)
                 self._need_connect.clear()
                 await self._need_connect.wait()
                 continue
@@ -289,7 +294,9 @@ class AsyncDelivery:
                 self._ready.clear()
                 if not (self.sink.reconnects_itself and self._connected_once):
                     self._need_connect.set()
-                await self._ready.wait()
+                # also look again now and then: a sink may set its status by itself
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._ready.wait(), STATUS_POLL_S)
                 continue
             queue, cache = self.queue, self.cache
             cached = cache is not None and len(cache) > 0
@@ -324,7 +331,12 @@ class AsyncDelivery:
         payload, data, raw = msg
         resend = from_cache and self.alter
         if resend and raw is not None and self.opts.indicator:
-            out = node.retransform(raw, self.opts.indicator)
+            try:
+                out = node.retransform(raw, self.opts.indicator)
+            except Exception as e:  # noqa: BLE001 - a template error drops that message
+                node.record_exception(e)
+                node.record_drop(1, f"message dropped: {e}", exception=False)
+                return None
             if not isinstance(out, tuple):
                 return True  # the template rendered nothing (omitIfEmpty)
             payload, data = out
