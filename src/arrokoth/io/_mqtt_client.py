@@ -444,6 +444,7 @@ class MqttSession:
         self._ever_connected = False
         self._subacks: dict[int, asyncio.Future] = {}
         self._storage: Any = None
+        self._stopping = False
 
     @property
     def connected(self) -> bool:
@@ -459,6 +460,9 @@ class MqttSession:
                 await asyncio.wait_for(self._first_attempt.wait(), wait)
 
     async def stop(self) -> None:
+        # the flag ends the dial loop even if a cancellation gets swallowed on the way
+        # (Python 3.11's wait_for can swallow one when its inner future finishes at once)
+        self._stopping = True
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -473,7 +477,7 @@ class MqttSession:
 
     async def _run(self) -> None:
         delay = self.BACKOFF_INITIAL
-        while True:
+        while not self._stopping:
             self.on_status(CONNECTING, "")
             client, lost = self._new_client()
             try:
