@@ -348,6 +348,8 @@ class SinkNode:
         self.sink = sink
         self.props = props
         self.clock = clock or RealClock()
+        if getattr(sink, "clock", ...) is None:
+            sink.clock = self.clock  # a sink with timers of its own (file rolling) uses the rule's clock
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.rule_id = rule_id
         self.sink_type = sink_type or type(sink).__name__.lower()
