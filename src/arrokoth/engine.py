@@ -412,7 +412,7 @@ class Engine:
         return f"Rule {rule_id} was restarted"
 
     def _set_triggered(self, entry: RuleEntry, triggered: bool) -> None:
-        if entry.definition.triggered != triggered or entry.definition.text == "":
+        if entry.definition.triggered != triggered:
             entry.definition.triggered = triggered
             entry.definition.touch()
             self._persist(entry)
