@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from arrokoth.io.sources.base import prop
+from arrokoth.io.props import bool_prop as _bool_prop
+from arrokoth.io.props import prop
 
 log = logging.getLogger("arrokoth.mqtt")
 
@@ -56,8 +57,6 @@ TLS_VERSIONS = {
 }
 COMPRESSIONS = ("zlib", "gzip", "flate")
 
-_TRUE = ("1", "t", "T", "TRUE", "true", "True")
-_FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
 
 class MqttConfigError(Exception):
@@ -82,16 +81,7 @@ def require_gmqtt() -> Any:
 
 
 def bool_prop(props: dict, name: str, default: bool = False) -> bool:
-    """A bool; strings take Go's strconv.ParseBool spellings as eKuiper's struct mapping does."""
-    v = prop(props, name, default)
-    if v is None or isinstance(v, bool):
-        return bool(v)
-    if isinstance(v, str):
-        if v in _TRUE:
-            return True
-        if v in _FALSE:
-            return False
-    raise MqttConfigError(f"{name}: expected true or false but got {v!r}")
+    return _bool_prop(props, name, default, error=MqttConfigError)
 
 
 def str_prop(props: dict, name: str, default: str = "") -> str:

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from arrokoth.functions import jsonvalue
-from arrokoth.io.sources.base import prop
+from arrokoth.io.props import bool_prop as _bool_prop
+from arrokoth.io.props import prop
 
 log = logging.getLogger("arrokoth.http")
 
@@ -38,8 +39,6 @@ PULL_METHODS = ("GET", "POST", "PUT", "DELETE")
 SINK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 DEFAULT_TIMEOUT_MS = 5000
 
-_TRUE = ("1", "t", "T", "TRUE", "true", "True")
-_FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
 
 class HttpConfigError(Exception):
@@ -55,16 +54,7 @@ class BodyError(Exception):
 
 
 def bool_prop(props: dict, name: str, default: bool = False) -> bool:
-    """A bool property; strings take Go's strconv.ParseBool spellings, as eKuiper's do."""
-    v = prop(props, name, default)
-    if v is None or isinstance(v, bool):
-        return bool(v)
-    if isinstance(v, str):
-        if v in _TRUE:
-            return True
-        if v in _FALSE:
-            return False
-    raise HttpConfigError(f"{name}: expected true or false but got {v!r}")
+    return _bool_prop(props, name, default, error=HttpConfigError)
 
 
 def duration_prop(props: dict, name: str, default_ms: int) -> int:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from arrokoth.io.formats.json import FormatError, JsonDecoder, JsonEncoder
+from arrokoth.io.props import bool_prop as _bool_prop
+from arrokoth.io.props import prop
 from arrokoth.plan.streams import StreamDef
 
 __all__ = [
@@ -36,34 +38,8 @@ _DECODERS: dict[str, DecoderFactory] = {}
 _ENCODERS: dict[str, EncoderFactory] = {}
 
 
-def prop(props: dict | None, name: str, default: Any = None) -> Any:
-    """Properties are matched case-insensitively, as eKuiper's struct mapping does."""
-    if not props:
-        return default
-    if name in props:
-        return props[name]
-    lname = name.lower()
-    for k, v in props.items():
-        if isinstance(k, str) and k.lower() == lname:
-            return v
-    return default
-
-
-_TRUE = ("1", "t", "T", "TRUE", "true", "True")
-_FALSE = ("0", "f", "F", "FALSE", "false", "False")
-
-
 def bool_prop(props: dict | None, name: str, default: bool = False) -> bool:
-    """A bool property; a string takes Go's strconv.ParseBool spellings."""
-    v = prop(props, name, default)
-    if v is None or isinstance(v, bool):
-        return bool(v)
-    if isinstance(v, str):
-        if v in _TRUE:
-            return True
-        if v in _FALSE:
-            return False
-    raise FormatError(f"{name}: expected a bool but got {v!r}")
+    return _bool_prop(props, name, default, error=FormatError, expected="a bool")
 
 
 def register_format(name: str, *, decoder: DecoderFactory | None = None, encoder: EncoderFactory | None = None) -> None:

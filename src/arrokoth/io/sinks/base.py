@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from arrokoth.functions import jsonvalue
+from arrokoth.io.props import bool_prop
+from arrokoth.io.props import prop as _prop
 from arrokoth.runtime.clock import Clock, RealClock, Timer
 
 log = logging.getLogger("arrokoth.sink")
@@ -135,32 +137,8 @@ class AsyncSink(Sink):
 # --- properties --------------------------------------------------------------------
 
 
-def _prop(props: dict, name: str, default: Any = None) -> Any:
-    """eKuiper reads sink properties case-insensitively."""
-    if name in props:
-        return props[name]
-    lname = name.lower()
-    for k, v in props.items():
-        if k.lower() == lname:
-            return v
-    return default
-
-
-_TRUE = ("1", "t", "T", "TRUE", "true", "True")
-_FALSE = ("0", "f", "F", "FALSE", "false", "False")
-
-
 def _bool_prop(props: dict, name: str, default: bool = False) -> bool:
-    # bool("false") is True in Python; a string takes Go's strconv.ParseBool spellings
-    v = _prop(props, name, default)
-    if v is None or isinstance(v, bool):
-        return bool(v)
-    if isinstance(v, str):
-        if v in _TRUE:
-            return True
-        if v in _FALSE:
-            return False
-    raise SinkConfigError(f"{name}: expected a bool but got {v!r}")
+    return bool_prop(props, name, default, error=SinkConfigError, expected="a bool")
 
 
 _INT = re.compile(r"[+-]?\d+")

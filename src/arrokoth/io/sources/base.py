@@ -8,10 +8,10 @@ by a direct call; the feed decodes nothing, so a source passes either decoded ob
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from arrokoth.io.formats.json import FormatError
 from arrokoth.io.formats.registry import decoder_for
+from arrokoth.io.props import prop  # noqa: F401 - connectors import it from here
 from arrokoth.plan.streams import StreamDef
 from arrokoth.runtime.feed import StreamFeed
 
@@ -25,15 +25,6 @@ class SourceConfigError(Exception):
     """A source property is wrong; the message names the property."""
 
 
-def prop(props: dict, name: str, default: Any = None) -> Any:
-    """Properties are matched case-insensitively, as eKuiper's struct mapping does."""
-    if name in props:
-        return props[name]
-    lname = name.lower()
-    for k, v in props.items():
-        if k.lower() == lname:
-            return v
-    return default
 
 
 class Source:

@@ -1,0 +1,42 @@
+"""Connector properties as eKuiper reads them: names match case-insensitively, and a bool
+given as a string takes Go's strconv.ParseBool spellings (bool("false") is True in Python)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TRUE = ("1", "t", "T", "TRUE", "true", "True")
+FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def prop(props: dict | None, name: str, default: Any = None) -> Any:
+    """The property `name`, matched case-insensitively, as eKuiper's struct mapping does."""
+    if not props:
+        return default
+    if name in props:
+        return props[name]
+    lname = name.lower()
+    for k, v in props.items():
+        if isinstance(k, str) and k.lower() == lname:
+            return v
+    return default
+
+
+def bool_prop(
+    props: dict | None,
+    name: str,
+    default: bool = False,
+    *,
+    error: type[Exception] = ValueError,
+    expected: str = "true or false",
+) -> bool:
+    """A bool property; anything else raises `error` naming the property."""
+    v = prop(props, name, default)
+    if v is None or isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, str):
+        if v in TRUE:
+            return True
+        if v in FALSE:
+            return False
+    raise error(f"{name}: expected {expected} but got {v!r}")
