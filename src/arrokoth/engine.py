@@ -19,7 +19,10 @@ from typing import Any
 from arrokoth.config import Config
 from arrokoth.functions import jsonvalue
 from arrokoth.io import http_listener
+from arrokoth.io.lookup.base import KeyedLookup, LookupConfigError
 from arrokoth.io.lookup.memory import MemoryLookupTable
+from arrokoth.io.lookup.registry import lookup_class, lookup_types
+from arrokoth.io.props import MissingExtra
 from arrokoth.io.sinks.base import SinkConfigError, SinkNode
 from arrokoth.io.sinks.cache import remove_rule_caches
 from arrokoth.io.sinks.registry import sink_class
@@ -27,7 +30,7 @@ from arrokoth.io.sources.base import Source, SourceConfigError
 from arrokoth.io.sources.registry import source_class
 from arrokoth.plan.streams import StreamDef, StreamDefError
 from arrokoth.rules import RuleDef, RuleDefError, check_version, validate_id
-from arrokoth.runtime.builder import RuleError, attach, build_rule, detach, plan_sql
+from arrokoth.runtime.builder import RuleError, attach, build_rule, detach, lookups_by_index, plan_sql
 from arrokoth.runtime.clock import Clock, RealClock
 from arrokoth.runtime.feed import StreamFeed
 from arrokoth.runtime.rule import RuleRuntime
@@ -81,7 +84,7 @@ class Engine:
         self.rules: dict[str, RuleEntry] = {}
         self.feeds: dict[str, StreamFeed] = {}
         self.sources: dict[str, Source] = {}
-        self.lookup_tables: dict[str, MemoryLookupTable] = {}
+        self.lookup_tables: dict[str, MemoryLookupTable | KeyedLookup] = {}
         self._lock = asyncio.Lock()
         self.http_listener = http_listener.configure(config.get("basic.httpServerIp"), config.get("basic.httpServerPort"))
         from arrokoth.ruletest import RuleTests
@@ -124,8 +127,8 @@ class Engine:
         for source in list(self.sources.values()):
             await source.stop()
         self.sources.clear()
-        for table in self.lookup_tables.values():
-            table.close()
+        for name in list(self.lookup_tables):
+            self._forget_lookup(name)
         await self.http_listener.close()
         self.store.close()
 
@@ -184,9 +187,9 @@ class Engine:
 
     def _check_source_type(self, d: StreamDef) -> None:
         if d.kind == "table" and d.lookup:
-            if d.type != "memory":
+            if d.type not in lookup_types():
                 raise EngineError(f"lookup table type {d.type} is not supported", 3000)
-            if not d.option("KEY"):
+            if d.type == "memory" and not d.option("KEY"):
                 raise EngineError("lookup table must have a KEY option", 3000)
 
     def replace_stream(self, name: str, sql: str, kind: str) -> str:
@@ -207,6 +210,7 @@ class Engine:
             raise EngineError(f"Replace {name} fails: TEMP is not allowed in a replace", 3000)
         self._check_source_type(d)
         self.streams[name] = d
+        self._forget_lookup(name)
         self.store.set(NS_TABLES if kind == "table" else NS_STREAMS, name, sql)
         return f"{word} {name} is replaced."
 
@@ -261,6 +265,7 @@ class Engine:
                 if name in self._sql_streams(entry.definition.sql):
                     raise EngineError(f"{d.kind} {name} has been referenced by other rules")
         del self.streams[name]
+        self._forget_lookup(name)
         self.store.delete(NS_TABLES if d.kind == "table" else NS_STREAMS, name)
         return f"{_kind_word(d.kind)} {name} is dropped."
 
@@ -288,6 +293,8 @@ class Engine:
             raise EngineError(f"Rule {definition.id} has invalid options: {e}.") from None
         try:
             plan = plan_sql(definition.sql, self.streams, options)
+            # lookup tables are constructed (their properties checked) and their joins checked
+            lookups_by_index(plan, self._lookups_for_sql(definition.sql))
         except (RuleError, SqlSyntaxError) as e:
             raise EngineError(str(e)) from None
         for index, s in enumerate(plan.sources):
@@ -477,9 +484,27 @@ class Engine:
             if d is not None and d.kind == "table" and d.lookup:
                 table = self.lookup_tables.get(name)
                 if table is None:
-                    table = self.lookup_tables[name] = MemoryLookupTable(name, d.datasource, d.option("KEY"))
+                    table = self.lookup_tables[name] = self._new_lookup(d)
                 out[name] = table.rows
         return out
+
+    def _new_lookup(self, d: StreamDef) -> MemoryLookupTable | KeyedLookup:
+        """A lookup table for the definition `d`; its properties are checked, nothing connects."""
+        if d.type == "memory":
+            return MemoryLookupTable(d.name, d.datasource, d.option("KEY"))
+        props = self._source_props(d)
+        try:
+            return KeyedLookup(lookup_class(d.type)(d, props), props)
+        except (LookupConfigError, MissingExtra) as e:
+            raise EngineError(f"fail to create lookup table {d.name}: {e}") from None
+
+    def _forget_lookup(self, name: str) -> None:
+        table = self.lookup_tables.pop(name, None)
+        if table is not None:
+            try:
+                table.close()
+            except Exception:  # noqa: BLE001 - a remote end failing at close loses nothing
+                log.exception("closing lookup table %s", name)
 
     async def _ensure_source(self, name: str) -> None:
         if name in self.sources:

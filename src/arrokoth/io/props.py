@@ -40,3 +40,20 @@ def bool_prop(
         if v in FALSE:
             return False
     raise error(f"{name}: expected {expected} but got {v!r}")
+
+
+class MissingExtra(ValueError):
+    """A connector's client library is not installed; the message names the extra."""
+
+
+def require_extra(module: str, extra: str, connector: str) -> Any:
+    """`module` imported, or MissingExtra telling how to install the connector's extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtra(
+            f"the {connector} connector needs the {module.split('.')[0]} package: "
+            f"install the {extra} extra, pip install 'arrokoth[{extra}]'"
+        ) from None

@@ -49,6 +49,8 @@ class JoinSpec:
     kind: str
     index: int  # index of the joined source in RulePlan.sources
     on: Fn | None
+    #: a lookup table's join: (table column, the other side compiled) per `col = expr` of ON
+    keys: list[tuple[str, Fn]] = field(default_factory=list)
 
 
 @dataclass
@@ -114,6 +116,33 @@ def _int_arg(node: ast.Expr, what: str) -> int:
     if isinstance(node, ast.IntegerLiteral):
         return node.value
     raise PlanError(f"{what} must be an integer")
+
+
+def _lookup_keys(on: ast.Expr, table: SourceInfo) -> list[tuple[str, ast.Expr]]:
+    """The `table.col = expr` conjuncts of a lookup join's ON, as (col, expr): the keys a
+    lookup table is queried by (eKuiper's lookup join takes only such equalities)."""
+    refs = {table.name, table.alias} - {None}
+
+    def of_table(e: ast.Expr) -> bool:
+        return isinstance(e, ast.FieldRef) and e.stream in refs
+
+    def mentions_table(e: ast.Expr) -> bool:
+        return any(isinstance(n, ast.FieldRef | ast.Wildcard) and n.stream in refs for n in ast.walk(e))
+
+    out: list[tuple[str, ast.Expr]] = []
+    stack = [on]
+    while stack:
+        e = stack.pop()
+        while isinstance(e, ast.Paren):
+            e = e.expr
+        if isinstance(e, ast.BinaryExpr) and e.op.upper() == "AND":
+            stack += [e.rhs, e.lhs]
+        elif isinstance(e, ast.BinaryExpr) and e.op == "=":
+            if of_table(e.lhs) and not mentions_table(e.rhs):
+                out.append((e.lhs.name, e.rhs))
+            elif of_table(e.rhs) and not mentions_table(e.lhs):
+                out.append((e.rhs.name, e.lhs))
+    return out
 
 
 def _window_spec(w: ast.Window, compiler: Compiler) -> WindowSpec:
@@ -269,7 +298,10 @@ def _compile(
     for i, j in enumerate(select.joins, start=1):
         if j.kind == "CROSS" and j.on is not None:
             raise PlanError("cross join should have no ON condition")
-        joins.append(JoinSpec(j.kind, i, compiler.compile(j.on) if j.on is not None else None))
+        spec = JoinSpec(j.kind, i, compiler.compile(j.on) if j.on is not None else None)
+        if defs[i].kind == "table" and defs[i].lookup and j.on is not None:
+            spec.keys = [(col, compiler.compile(other)) for col, other in _lookup_keys(j.on, sources[i])]
+        joins.append(spec)
 
     where = None
     if select.where is not None:

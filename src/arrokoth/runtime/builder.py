@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from arrokoth.functions import builtins
 from arrokoth.functions.registry import Registry
@@ -67,14 +68,28 @@ def build_rule(
     clock: Clock,
     options: RuleOptions | dict | None = None,
     registry: Registry | None = None,
-    lookups: dict[str, Callable[[], list[Row]]] | None = None,
+    lookups: dict[str, Callable[[], list[Row]] | Any] | None = None,
 ) -> RuleRuntime:
-    """Plan and build a rule; `lookups` gives the rows of lookup tables by table name."""
+    """Plan and build a rule. `lookups` gives, by table name, each lookup table: a callable
+    returning all its rows (memory), or an object queried by key (`KeyedLookup`)."""
     plan = plan_sql(sql, streams, options, registry)
+    return RuleRuntime(rule_id, plan, emit, clock, lookups=lookups_by_index(plan, lookups))
+
+
+def lookups_by_index(plan: RulePlan, lookups: dict[str, Any] | None) -> dict[int, Any]:
+    """The plan's lookup tables by source index, checking each is joined as it can be."""
     by_index = {}
     for i, (source, d) in enumerate(zip(plan.sources, plan.streams)):
         if source.is_table and d.lookup:
             if not lookups or source.name not in lookups:
                 raise RuleError(f"lookup table {source.name} has no source to look up")
             by_index[i] = lookups[source.name]
-    return RuleRuntime(rule_id, plan, emit, clock, lookups=by_index)
+    for spec in plan.joins:
+        if spec.index in by_index and not callable(by_index[spec.index]):
+            name = plan.sources[spec.index].name
+            if spec.kind not in ("INNER", "LEFT"):
+                raise RuleError(f"join type {spec.kind} is not supported for lookup table {name}")
+            if not spec.keys:
+                raise RuleError(f"lookup table {name} must be joined by equality conditions on its columns, "
+                                f"such as ON stream.id = {name}.id")
+    return by_index

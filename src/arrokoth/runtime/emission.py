@@ -82,6 +82,8 @@ class Emitter:
         self.projection = plan.projection
         self.limit = plan.limit
         self.table_rows: dict[int, Callable[[], list[Row]]] = {}
+        # lookup tables queried by key per row: objects with rows(keys, values)
+        self.keyed: dict[int, Any] = {}
 
     # --- join --------------------------------------------------------------------
 
@@ -99,6 +101,9 @@ class Emitter:
             parts[0] = r
             combos.append(parts)
         for spec in self.joins:
+            if spec.index in self.keyed:
+                combos = self._lookup_join(combos, spec, self.keyed[spec.index])
+                continue
             right = rows_of(spec.index)
             on = spec.on
             out: list[list[Row | None]] = []
@@ -139,6 +144,26 @@ class Emitter:
                         out.append(parts)
             combos = out
         return [_joined(p) for p in combos]
+
+    @staticmethod
+    def _lookup_join(combos: list[list[Row | None]], spec: Any, table: Any) -> list[list[Row | None]]:
+        """Each combination joined with the table's rows for the key values it carries."""
+        names = [name for name, _ in spec.keys]
+        fns = [fn for _, fn in spec.keys]
+        on = spec.on
+        out: list[list[Row | None]] = []
+        for parts in combos:
+            joined = _joined(parts)
+            matched = False
+            for r in table.rows(names, [fn(joined) for fn in fns]):
+                cand = list(parts)
+                cand[spec.index] = r
+                if on is None or on(_joined(cand)) is True:
+                    out.append(cand)
+                    matched = True
+            if not matched and spec.kind == "LEFT":
+                out.append(list(parts))
+        return out
 
     # --- the trigger -------------------------------------------------------------
 

@@ -76,7 +76,10 @@ class WindowPipeline:
         self.stream_indexes: list[int] = []
         for i, (src, d) in enumerate(zip(self.plan.sources, self.plan.streams)):
             if src.is_table and i in rt.lookups:
-                self.emitter.table_rows[i] = rt.lookups[i]
+                if callable(rt.lookups[i]):
+                    self.emitter.table_rows[i] = rt.lookups[i]
+                else:
+                    self.emitter.keyed[i] = rt.lookups[i]
             elif src.is_table:
                 self.tables[i] = deque(maxlen=max(1, d.retain_size))
                 self.emitter.table_rows[i] = (lambda q=self.tables[i]: list(q))
