@@ -26,14 +26,10 @@ KINDS = ("sources", "sinks", "connections")
 
 
 def _types(kind: str) -> list[str]:
-    if kind == "sources":
-        from arrokoth.io.sources.registry import source_types
+    if kind in ("sources", "sinks"):
+        from arrokoth.metadata import registered
 
-        return source_types()
-    if kind == "sinks":
-        from arrokoth.io.sinks.registry import sink_types
-
-        return sink_types()
+        return registered(kind)
     return []
 
 

@@ -95,11 +95,13 @@ def _declared(kind: str, typ: str) -> dict | None:
     return meta
 
 
-def _registered(kind: str) -> list[str]:
+def registered(kind: str) -> list[str]:
     if kind == "sources":
+        from arrokoth.io.lookup.registry import lookup_types
         from arrokoth.io.sources.registry import source_types
 
-        return source_types()
+        # lookup-only types (redis, sql without a scan source) are sources too
+        return sorted(set(source_types()) | set(lookup_types()))
     from arrokoth.io.sinks.registry import sink_types
 
     return sink_types()
@@ -107,9 +109,10 @@ def _registered(kind: str) -> list[str]:
 
 def _connector_class(kind: str, typ: str) -> type:
     if kind == "sources":
-        from arrokoth.io.sources.registry import source_class
+        from arrokoth.io.lookup.registry import lookup_class
+        from arrokoth.io.sources.registry import source_class, source_types
 
-        return source_class(typ)
+        return source_class(typ) if typ in source_types() or typ == "memory" else lookup_class(typ)
     from arrokoth.io.sinks.registry import sink_class
 
     return sink_class(typ)
@@ -233,7 +236,7 @@ def _kinds(typ: str) -> list[str]:
 
 def _lookup_type(kind: str, name: str, lang: str) -> tuple[str, dict | None]:
     typ = name.lower()
-    if typ not in _registered(kind):
+    if typ not in registered(kind):
         raise not_found(name, lang)
     return typ, _declared(kind, typ)
 
@@ -245,7 +248,7 @@ def source_list(kind: str = "") -> list[dict]:
     """GET /metadata/sources[?kind=lookup]: scan-capable types unless kind is lookup, by name."""
     want = "lookup" if kind.lower() == "lookup" else "scan"
     out = []
-    for typ in _registered("sources"):
+    for typ in registered("sources"):
         if want in _kinds(typ):
             meta = _declared("sources", typ)
             out.append({"name": typ, "about": _about(meta, typ, ("source", "数据源")),
@@ -269,7 +272,7 @@ def source_meta(name: str, lang: str = DEFAULT_LANGUAGE) -> dict:
 def sink_list() -> list[dict]:
     """GET /metadata/sinks, by name."""
     out = []
-    for typ in _registered("sinks"):
+    for typ in registered("sinks"):
         meta = _declared("sinks", typ)
         out.append({"name": typ, "about": _about(meta, typ, ("sink", "动作")), "type": _plugin_type("sinks", typ, meta)})
     return out
@@ -306,7 +309,7 @@ def connection_list(engine) -> list[dict]:
     from arrokoth.confkeys import shipped
 
     out = []
-    for typ in _registered("sources"):
+    for typ in registered("sources"):
         meta = _declared("sources", typ)
         related = any(f["connection_related"] for f in _properties("sources", typ, meta))
         if related or shipped("connections", typ) or engine.store.keys(f"connections.{typ}"):
