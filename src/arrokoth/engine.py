@@ -28,6 +28,7 @@ from arrokoth.io.sinks.cache import remove_rule_caches
 from arrokoth.io.sinks.registry import sink_class
 from arrokoth.io.sources.base import Source, SourceConfigError
 from arrokoth.io.sources.registry import source_class
+from arrokoth.named_connections import SELECTOR, NamedConnections
 from arrokoth.plan.streams import StreamDef, StreamDefError
 from arrokoth.rules import RuleDef, RuleDefError, check_version, validate_id
 from arrokoth.runtime.builder import RuleError, attach, build_rule, detach, lookups_by_index, plan_sql
@@ -70,6 +71,8 @@ class RuleEntry:
     last_stop: int = 0
     started_once: bool = False
     topo: dict | None = None
+    #: (props, reference) of each node of the running rule that uses a named connection
+    conn_refs: list[tuple[dict, str]] = field(default_factory=list)
 
 
 class Engine:
@@ -90,6 +93,7 @@ class Engine:
         from arrokoth.ruletest import RuleTests
 
         self.rule_tests = RuleTests(self)
+        self.connections = NamedConnections(self)
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -98,6 +102,7 @@ class Engine:
         from arrokoth.schemas import registry_for
 
         registry_for(self)  # protobuf streams need their schemas before rules restart
+        await self.connections.open()  # rules that select a named connection need it open
         for ns, kind in ((NS_STREAMS, "stream"), (NS_TABLES, "table")):
             for name, sql in self.store.items(ns).items():
                 try:
@@ -129,6 +134,7 @@ class Engine:
         self.sources.clear()
         for name in list(self.lookup_tables):
             self._forget_lookup(name)
+        await self.connections.close()
         await self.http_listener.close()
         self.store.close()
 
@@ -319,6 +325,7 @@ class Engine:
         for action in definition.actions:
             (typ, props), = action.items()
             try:
+                props = self._sink_props(typ, props)
                 nodes.append(SinkNode(
                     sink_class(typ)(props), props, clock=self.clock, data_dir=self.config.data_dir,
                     rule_id=definition.id, sink_type=typ, index=len(nodes),
@@ -468,6 +475,7 @@ class Engine:
         entry.started_once = True
         entry.topo = self._topo(entry)
         try:
+            self._attach_connections(entry, runtime)
             for index, s in enumerate(runtime.plan.sources):
                 if index not in runtime.lookups:
                     await self._ensure_source(s.name)
@@ -475,6 +483,19 @@ class Engine:
             # a source that cannot start: undo the run so nothing stays attached or open
             await self._stop(entry, e.message, persist=False)
             raise
+
+    def _attach_connections(self, entry: RuleEntry, runtime: RuleRuntime) -> None:
+        """Reference the named connections the rule's sources and sinks select (§4.1 refCount)."""
+        rid = entry.definition.id
+        for s in runtime.plan.sources:
+            d = self.streams[s.name]
+            if not (d.kind == "table" and d.lookup):
+                entry.conn_refs.append((self._source_props(d), f"{rid}_{self._source_node(s.name)}_0"))
+        for i, action in enumerate(entry.definition.actions):
+            (typ, props), = action.items()
+            entry.conn_refs.append((self._sink_props(typ, props), f"{rid}_{typ}_{i}_0"))
+        for props, ref in entry.conn_refs:
+            self.connections.attach(props, ref)
 
     def _lookups_for_sql(self, sql: str) -> dict[str, Callable]:
         """The lookup tables a rule reads, by name, created on first use."""
@@ -521,7 +542,29 @@ class Engine:
     def _source_props(self, d: StreamDef) -> dict:
         from arrokoth.confkeys import source_props
 
-        return source_props(self, d)
+        return self.connections.resolve(source_props(self, d))
+
+    def _sink_props(self, typ: str, props: dict) -> dict:
+        """An action's props over its `resourceId` confKey, over its named connection."""
+        from arrokoth.confkeys import shipped
+
+        rid = props.get("resourceId")
+        if rid:
+            sections = {k: dict(v) for k, v in shipped("sinks", typ.lower()).items()}
+            sections.update(self.store.items(f"sinks.{typ.lower()}"))
+            if isinstance(rid, str) and rid in sections:
+                props = {**sections[rid], **props}
+            else:  # as a source's missing CONF_KEY: the action's own props, with a warning
+                log.warning("resource %s of sink %s is not found; using the action's properties", rid, typ)
+        return self.connections.resolve(props)
+
+    def _source_node(self, name: str) -> str:
+        """A source's node name: `<connection>/<datasource>` when it selects a named connection."""
+        from arrokoth.confkeys import source_props
+
+        d = self.streams.get(name)
+        selector = source_props(self, d).get(SELECTOR) if d is not None else None
+        return f"{selector}/{d.datasource}" if selector else name
 
     async def _stop(self, entry: RuleEntry, message: str, *, persist: bool = True) -> None:
         runtime = entry.runtime
@@ -531,6 +574,9 @@ class Engine:
             return
         detach(runtime, self.feeds)
         runtime.stop()
+        for props, ref in entry.conn_refs:
+            self.connections.detach(props, ref)
+        entry.conn_refs = []
         # each sink sends its pending batch, keeps its cache on disk and closes
         await asyncio.gather(*(node.stop() for node in entry.sinks))
         entry.runtime = None
@@ -561,7 +607,7 @@ class Engine:
 
     def _node_names(self, entry: RuleEntry, runtime: RuleRuntime) -> dict[str, list[str]]:
         plan = runtime.plan
-        sources = [f"source_{s.name}" for s in plan.sources]
+        sources = [f"source_{self._source_node(s.name)}" for s in plan.sources]
         ops = []
         seq = len(sources) + 1
         names = ["decoder"]
@@ -641,8 +687,8 @@ class Engine:
             for k, v in values.items():
                 out[f"{prefix}_0_{k}"] = v
 
-        for s in nodes["sources"]:
-            node(s, m.records_in, m.records_in, conn=self.sources.get(s[len("source_"):]), is_io=True)
+        for s, src in zip(nodes["sources"], runtime.plan.sources):
+            node(s, m.records_in, m.records_in, conn=self.sources.get(src.name), is_io=True)
         for op in nodes["ops"]:
             if op.endswith(("_transform", "_encode")):
                 continue

@@ -508,14 +508,9 @@ class DataTransfer:
         return errors
 
     async def _reload_connections(self) -> None:
-        # the named-connection pool re-reads the stored connections, when the engine has one
-        reload = getattr(self.engine, "reload_connections", None)
-        if reload is None:
-            return
+        # the named-connection pool opens the stored connections it does not hold yet
         try:
-            outcome = reload()
-            if asyncio.iscoroutine(outcome):
-                await outcome
+            await self.engine.connections.reload()
         except Exception as e:  # noqa: BLE001 - eKuiper only logs a failing reload
             log.error("reload connection config error: %s", e)
 

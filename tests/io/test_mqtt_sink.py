@@ -249,7 +249,6 @@ async def test_send_before_connect_raises():
         ({"compression": "lz4"}, "compression: unsupported method"),
         ({"properties": ["a"]}, "properties: expected an object"),
         ({"privateKeyPath": "/no/key.pem"}, "privateKeyPath: cannot read"),
-        ({"connectionSelector": "conn1"}, "connectionSelector: "),
     ],
 )
 def test_bad_properties_name_the_property(props, message):

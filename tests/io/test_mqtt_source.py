@@ -522,7 +522,6 @@ def make(props: dict, datasource: str = "t/1") -> MqttSource:
         ({"certificationRaw": base64.b64encode(b"nope").decode()}, "t", "certificationRaw"),
         ({"tlsMinVersion": "ssl3"}, "t", "tlsMinVersion: expected"),
         ({"decompression": "lz4"}, "t", "decompression: unsupported method"),
-        ({"connectionSelector": "mqtt.conn1"}, "t", "connectionSelector: "),
         ({"kubeedgeModelFile": "model.json"}, "t", "kubeedgeModelFile: "),
         ({}, "", "datasource: "),
         ({}, "a/#/b", "datasource: "),

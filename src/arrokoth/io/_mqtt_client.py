@@ -130,11 +130,17 @@ def decompressor(method: str) -> Callable[[bytes], bytes]:
     return zlib.decompress
 
 
-def reject_connection_selector(props: dict) -> None:
-    if str_prop(props, "connectionSelector"):
-        # TODO(lead): named connections (spec restapi §4) live in the connection pool, not here
-        raise MqttConfigError("connectionSelector: named connections are not supported yet; "
-                              "set server and the credentials on the source or sink")
+#: the properties of a broker connection (what a named mqtt connection holds)
+CONNECTION_PROPS = frozenset(p.lower() for p in (
+    "server", "username", "password", "clientid", "protocolVersion", "enableClientSession",
+    "insecureSkipVerify", "certificationPath", "privateKeyPath", "rootCaPath", "certificationRaw",
+    "certficationRaw", "privateKeyRaw", "rootCARaw", "tlsMinVersion",
+))
+
+
+def connection_props(props: dict) -> dict:
+    """The connection-level part of a source's or sink's props."""
+    return {k: v for k, v in props.items() if isinstance(k, str) and k.lower() in CONNECTION_PROPS}
 
 
 def _b64(props: dict, *names: str) -> bytes | None:
@@ -235,7 +241,6 @@ class MqttSettings:
 
     @classmethod
     def parse(cls, props: dict) -> MqttSettings:
-        reject_connection_selector(props)
         server = str_prop(props, "server")
         if not server:
             raise MqttConfigError("server: missing, expected a broker URL such as tcp://127.0.0.1:1883")
@@ -291,6 +296,24 @@ def check_filter(topic: str) -> None:
             raise MqttConfigError(f"datasource: {topic!r}: # must be a whole level and the last one")
         if "+" in level and level != "+":
             raise MqttConfigError(f"datasource: {topic!r}: + must be a whole level")
+
+
+def topic_matches(filter_: str, topic: str) -> bool:
+    """Whether a PUBLISH on `topic` matches the subscription `filter_` (wildcards, $share)."""
+    if filter_.startswith("$share/"):
+        filter_ = filter_.split("/", 2)[2]
+    if filter_ == topic:
+        return True
+    if topic.startswith("$") and filter_[:1] in ("+", "#"):
+        return False  # MQTT 4.7.2: wildcards in the first level never match $-topics
+    f_levels = filter_.split("/")
+    t_levels = topic.split("/")
+    for i, f in enumerate(f_levels):
+        if f == "#":
+            return True
+        if i >= len(t_levels) or (f != "+" and f != t_levels[i]):
+            return False
+    return len(f_levels) == len(t_levels)
 
 
 def check_topic_name(name: str, what: str = "topic") -> None:
@@ -424,9 +447,13 @@ class MqttSession:
     ):
         self.settings = settings
         self.name = name
-        self.subscriptions = subscriptions or []
-        self.on_message = on_message
-        self.on_status = on_status or (lambda status, message: None)
+        # a session may be shared (a named connection): each subscriber has its filters and callback
+        self._subscribers: dict[int, tuple[list[tuple[str, int]], MessageCallback]] = {}
+        self._next_token = 1
+        if on_message is not None:
+            self._subscribers[0] = (list(subscriptions or []), on_message)
+        self._listeners: list[StatusCallback] = [on_status] if on_status is not None else []
+        self.status = CONNECTING
         self.client: Any = None
         self.message = ""
         self._task: asyncio.Task | None = None
@@ -435,6 +462,74 @@ class MqttSession:
         self._subacks: dict[int, asyncio.Future] = {}
         self._storage: Any = None
         self._stopping = False
+
+    @property
+    def subscriptions(self) -> list[tuple[str, int]]:
+        """Every filter of every subscriber, once each (the highest QoS asked for)."""
+        out: dict[str, int] = {}
+        for filters, _ in self._subscribers.values():
+            for topic, qos in filters:
+                out[topic] = max(qos, out.get(topic, 0))
+        return list(out.items())
+
+    # --- sharing ---------------------------------------------------------------------------
+
+    def add_status_listener(self, listener: StatusCallback) -> None:
+        """Follow the session's status; the listener hears the current one at once."""
+        self._listeners.append(listener)
+        listener(self.status, self.message)
+
+    def remove_status_listener(self, listener: StatusCallback) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def _report(self, status: int, message: str) -> None:
+        self.status = status
+        for listener in list(self._listeners):
+            listener(status, message)
+
+    async def subscribe(self, filters: list[tuple[str, int]], on_message: MessageCallback) -> int:
+        """Add a subscriber to a running session; its filters are subscribed now if connected,
+        else on the next connection. Returns the token to unsubscribe with."""
+        token = self._next_token
+        self._next_token += 1
+        before = {t for t, _ in self.subscriptions}
+        self._subscribers[token] = (list(filters), on_message)
+        client = self.client
+        if client is not None:
+            self._install(client)
+            new = [(t, q) for t, q in filters if t not in before]
+            if new and client.is_connected:
+                await self._subscribe(client, new, None)
+        return token
+
+    async def unsubscribe(self, token: int) -> None:
+        entry = self._subscribers.pop(token, None)
+        client = self.client
+        if entry is None or client is None:
+            return
+        self._install(client)
+        still = {t for t, _ in self.subscriptions}
+        gone = [t for t, _ in entry[0] if t not in still]
+        if gone and client.is_connected:
+            with contextlib.suppress(Exception):
+                client.unsubscribe(gone)
+
+    def _install(self, client: Any) -> None:
+        """Route PUBLISHes: straight to a lone subscriber (the hot path), else by filter."""
+        subscribers = list(self._subscribers.values())
+        if len(subscribers) == 1:
+            client.on_message = subscribers[0][1]
+        elif subscribers:
+            client.on_message = self._dispatch
+        if not getattr(client, "ids_hooked", False) and any(q for _, q in self.subscriptions):
+            _hook_message_ids(client)
+            client.ids_hooked = True
+
+    def _dispatch(self, client: Any, topic: str, payload: bytes, qos: int, properties: dict) -> None:
+        for filters, callback in list(self._subscribers.values()):
+            if any(topic_matches(f, topic) for f, _ in filters):
+                callback(client, topic, payload, qos, properties)
 
     @property
     def connected(self) -> bool:
@@ -468,7 +563,7 @@ class MqttSession:
     async def _run(self) -> None:
         delay = self.BACKOFF_INITIAL
         while not self._stopping:
-            self.on_status(CONNECTING, "")
+            self._report(CONNECTING, "")
             client, lost = self._new_client()
             try:
                 await self._connect(client, lost)
@@ -479,7 +574,7 @@ class MqttSession:
                 await self._drop(client)
                 self.message = _describe(e, self.settings.server)
                 log.warning("mqtt %s: cannot connect to %s: %s", self.name, self.settings.server, self.message)
-                self.on_status(CONNECTING if self._ever_connected else DISCONNECTED, self.message)
+                self._report(CONNECTING if self._ever_connected else DISCONNECTED, self.message)
                 self._first_attempt.set()
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self.BACKOFF_MAX)
@@ -489,7 +584,7 @@ class MqttSession:
             self._ever_connected = True
             self.message = ""
             log.info("mqtt %s: connected to %s", self.name, self.settings.server)
-            self.on_status(CONNECTED, "")
+            self._report(CONNECTED, "")
             self._first_attempt.set()
             reason = await lost  # stop() cancels here and drops the client itself
             self.client = None
@@ -497,7 +592,7 @@ class MqttSession:
             await self._drop(client)
             self.message = reason
             log.warning("mqtt %s: %s", self.name, reason)
-            self.on_status(DISCONNECTED, reason)
+            self._report(DISCONNECTED, reason)
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
 
     def _new_client(self) -> tuple[Any, asyncio.Future]:
@@ -512,10 +607,7 @@ class MqttSession:
         client.level = s.level
         if s.username:
             client.set_auth_credentials(s.username, s.password or None)
-        if self.on_message is not None:
-            client.on_message = self.on_message
-            if any(qos for _, qos in self.subscriptions):
-                _hook_message_ids(client)
+        self._install(client)
         lost: asyncio.Future = asyncio.get_running_loop().create_future()
 
         def on_disconnect(cl: Any, packet: Any = None, exc: Any = None) -> None:
@@ -537,16 +629,19 @@ class MqttSession:
             client.connect(s.host, s.port, ssl=s.tls or False, keepalive=s.keepalive, version=s.level)
         )
         await self._race(connecting, lost, "connecting")
-        if not self.subscriptions:
-            return
+        if self.subscriptions:
+            await self._subscribe(client, self.subscriptions, lost)
+
+    async def _subscribe(self, client: Any, filters: list[tuple[str, int]], lost: asyncio.Future | None) -> None:
         gmqtt = require_gmqtt()
-        subs = [gmqtt.Subscription(topic, qos=qos) for topic, qos in self.subscriptions]
-        mid = client.subscribe(subs)
+        mid = client.subscribe([gmqtt.Subscription(topic, qos=qos) for topic, qos in filters])
         if mid is None:  # older gmqtt returns nothing: trust the broker
             return
         waiter = self._subacks[mid] = asyncio.get_running_loop().create_future()
+        if lost is None:
+            lost = asyncio.get_running_loop().create_future()  # a live session: the dial loop sees a loss
         granted = await self._race(waiter, lost, "subscribing")
-        for (topic, _), code in zip(self.subscriptions, granted):
+        for (topic, _), code in zip(filters, granted):
             if code >= 0x80:
                 raise ConnectionError(f"subscription to {topic} refused by the broker (code {code:#x})")
 
@@ -607,6 +702,22 @@ class MqttSession:
             storage.waiters.pop(mid, None)
             raise MqttNotConnected(f"publish to mqtt broker failed: no acknowledgement within "
                                    f"{self.ACK_TIMEOUT:g}s") from None
+
+
+async def ping_broker(props: dict, timeout: float) -> None:
+    """A connectivity check: connect (and authenticate) once, then disconnect."""
+    from arrokoth.io.connectivity import ConnectionCheckError
+
+    require_gmqtt()
+    session = MqttSession(MqttSettings.parse(props), name="connectivity check")
+    session.CONNECT_TIMEOUT = timeout
+    client, lost = session._new_client()
+    try:
+        await session._connect(client, lost)
+    except Exception as e:  # noqa: BLE001 - the reason is the answer
+        raise ConnectionCheckError(_describe(e, session.settings.server)) from None
+    finally:
+        await session._drop(client)
 
 
 def _describe(e: BaseException, server: str) -> str:

@@ -357,3 +357,30 @@ class OAuth:
         resp = await client.send(request(client, "POST", url, headers, "json", body))
         check_response(resp.status_code, resp.content, "code")
         return decode_objects(resp.content)[0] if resp.content.strip() else {}
+
+
+async def ping(settings: ClientSettings, timeout: float) -> None:
+    """A connectivity check: the url answers HTTP (any status but 401/403 counts as reachable)."""
+    from urllib.parse import urlsplit
+
+    from arrokoth.io.connectivity import ConnectionCheckError
+
+    url = settings.url.text
+    if settings.url.dynamic:  # a templated url: check the server it names
+        parts = urlsplit(url.split("{{", 1)[0])
+        url = f"{parts.scheme}://{parts.netloc}/"
+    async with httpx.AsyncClient(verify=settings.verify, timeout=timeout, trust_env=False) as client:
+        try:
+            resp = await client.request("GET" if settings.method.dynamic else settings.method.text, url,
+                                        headers={} if any(t.dynamic for t in settings.headers.values())
+                                        else settings.render_headers(None))
+        except httpx.TimeoutException:
+            raise ConnectionCheckError(f"{url}: timed out after {timeout:g}s") from None
+        except httpx.HTTPError as e:
+            cause = e.__context__ if isinstance(e.__context__, OSError) else None
+            from arrokoth.io.connectivity import describe_os_error
+
+            reason = describe_os_error(cause) if cause is not None else (str(e) or type(e).__name__)
+            raise ConnectionCheckError(f"{url}: {reason}") from None
+    if resp.status_code in (401, 403):
+        raise ConnectionCheckError(f"{url}: bad credentials (HTTP {resp.status_code})")

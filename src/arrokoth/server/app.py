@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from arrokoth.server import (
     routes_basic,
+    routes_connections,
     routes_data,
     routes_metadata,
     routes_misc,
@@ -100,7 +101,10 @@ def all_routes() -> list[Route]:
     return routes
 
 
-ROUTE_MODULES = (routes_basic, routes_streams, routes_rules, routes_misc, routes_metadata, routes_data, routes_schemas)
+ROUTE_MODULES = (
+    routes_basic, routes_streams, routes_rules, routes_misc, routes_connections, routes_metadata, routes_data,
+    routes_schemas,
+)
 
 
 def create_app(engine, *, request_shutdown: Callable[[], None] | None = None, auth=None) -> ASGIApp:

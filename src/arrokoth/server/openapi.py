@@ -48,6 +48,12 @@ class BatchItem(msgspec.Struct):
     body: str = ""
 
 
+class ConnectionRequest(msgspec.Struct):
+    typ: str
+    id: str = ""  # required by POST; PUT takes the id from the path
+    props: dict[str, Any] = {}
+
+
 # (method, path) → the body struct; a list type for array bodies
 REQUEST_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/streams"): StreamRequest,
@@ -69,6 +75,11 @@ REQUEST_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/ruleset/import"): ImportRequest,
     ("POST", "/v2/data/import"): ImportRequest,
     ("POST", "/data/export"): list[str],
+    ("POST", "/connections"): ConnectionRequest,
+    ("PUT", "/connections/{id}"): ConnectionRequest,
+    ("POST", "/metadata/sources/connection/{type}"): dict[str, Any],
+    ("POST", "/metadata/sinks/connection/{type}"): dict[str, Any],
+    ("POST", "/metadata/lookups/connection/{type}"): dict[str, Any],
 }
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")

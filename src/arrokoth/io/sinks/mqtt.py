@@ -28,10 +28,13 @@ from arrokoth.io._mqtt_client import (
     check_topic_name,
     codec_prop,
     compressor,
+    connection_props,
+    ping_broker,
     qos_prop,
     require_gmqtt,
     str_prop,
 )
+from arrokoth.io.connections import Connection, PoolError, pool
 from arrokoth.io.sinks.base import AsyncSink, SinkConfigError, SinkSendError, _prop
 
 
@@ -61,6 +64,16 @@ class MqttSink(AsyncSink):
         self.topic = topic
         self._compress = compressor(method) if method else None
         self._session: MqttSession | None = None
+        # a named connection (spec §4.3): publish through the pool's session, shared with other rules
+        self.selector = str_prop(props, "connectionSelector")
+        self._anonymous: Connection | None = None
+
+    @classmethod
+    async def ping(cls, props: dict, timeout: float) -> None:
+        try:
+            await ping_broker(props, timeout)
+        except MqttConfigError as e:
+            raise SinkConfigError(str(e)) from None
 
     def _on_status(self, status: int, message: str) -> None:
         if status == CONNECTED:
@@ -77,9 +90,19 @@ class MqttSink(AsyncSink):
     async def connect(self) -> None:
         """Start the session and wait for its first dial; a broker that is down raises
         SinkSendError while the session keeps dialling in the background."""
-        if self._session is None:
+        if self._session is None and self.selector:
+            try:
+                self._session = pool().get(self.selector).client
+            except PoolError as e:
+                raise SinkSendError(str(e)) from None
+            self._session.add_status_listener(self._on_status)
+        elif self._session is None:
             self._session = MqttSession(self.settings, name=f"sink {self.topic}", on_status=self._on_status)
-        await self._session.start(wait=MqttSession.CONNECT_TIMEOUT)
+            self._anonymous = pool().add_anonymous(
+                f"{self.topic}-mqtt-sink", "mqtt", connection_props(self.props), self._session, owner=f"sink {self.topic}")
+            self._session.add_status_listener(self._anonymous.report)
+        if not self.selector:
+            await self._session.start(wait=MqttSession.CONNECT_TIMEOUT)
         if not self._session.connected:
             raise SinkSendError(f"mqtt client is not connected: {self._session.message or 'connecting'}")
 
@@ -102,9 +125,14 @@ class MqttSink(AsyncSink):
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
-        if session is not None:
+        if session is not None and self.selector:
+            session.remove_status_listener(self._on_status)
+        elif session is not None:
             with contextlib.suppress(Exception):
                 await session.stop()
+        if self._anonymous is not None:
+            pool().remove_anonymous(self._anonymous)
+            self._anonymous = None
 
 
 def _compile_topic(topic: str) -> Any:

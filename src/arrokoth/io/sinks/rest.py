@@ -31,6 +31,7 @@ from arrokoth.io.http_client import (
     ResponseError,
     bool_prop,
     check_response,
+    ping,
     request,
 )
 from arrokoth.io.sinks.base import CONNECTED, AsyncSink, SinkConfigError, SinkSendError
@@ -81,6 +82,14 @@ class RestSink(AsyncSink):
         except HttpConfigError as e:
             raise SinkConfigError(str(e)) from None
         self._client: httpx.AsyncClient | None = None
+
+    @classmethod
+    async def ping(cls, props: dict, timeout: float) -> None:
+        try:
+            settings = ClientSettings.parse(props, methods=SINK_METHODS, default_url=None)
+        except HttpConfigError as e:
+            raise SinkConfigError(str(e)) from None
+        await ping(settings, timeout)
 
     # --- connection ------------------------------------------------------------------------
 

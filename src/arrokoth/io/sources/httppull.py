@@ -17,6 +17,7 @@ import hashlib
 
 import httpx
 
+from arrokoth.io import http_client
 from arrokoth.io.http_client import (
     PULL_METHODS,
     BodyError,
@@ -47,6 +48,14 @@ class HttpPullSource(Source):
         self._task: asyncio.Task | None = None
         self._last_digest: bytes | None = None
         self._last_pull_ms: int | None = None
+
+    @classmethod
+    async def ping(cls, props: dict, timeout: float) -> None:
+        try:
+            settings = ClientSettings.parse(props, methods=PULL_METHODS)
+        except HttpConfigError as e:
+            raise SourceConfigError(str(e)) from None
+        await http_client.ping(settings, timeout)
 
     async def start(self) -> None:
         self._client = self.settings.client()
