@@ -723,5 +723,7 @@ async def ping_broker(props: dict, timeout: float) -> None:
 def _describe(e: BaseException, server: str) -> str:
     text = str(e) or type(e).__name__
     if isinstance(e, OSError) and not isinstance(e, TimeoutError | ssl.SSLError):
-        return f"found error when connecting for {server}: {text}"
+        from arrokoth.io.connectivity import describe_os_error
+
+        return f"found error when connecting for {server}: network error: {describe_os_error(e)}"
     return text
