@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from arrokoth import rule_metrics
 from arrokoth.config import Config
 from arrokoth.functions import jsonvalue
 from arrokoth.io import http_listener
@@ -473,7 +474,7 @@ class Engine:
         entry.message = ""
         entry.last_start = self.clock.now_ms()
         entry.started_once = True
-        entry.topo = self._topo(entry)
+        entry.topo = rule_metrics.topology(self, entry)
         try:
             self._attach_connections(entry, runtime)
             for index, s in enumerate(runtime.plan.sources):
@@ -497,8 +498,10 @@ class Engine:
         for props, ref in entry.conn_refs:
             self.connections.attach(props, ref)
 
-    def _lookups_for_sql(self, sql: str) -> dict[str, Callable]:
-        """The lookup tables a rule reads, by name, created on first use."""
+    def _lookups_for_sql(self, sql: str) -> dict[str, Callable | KeyedLookup]:
+        """The lookup tables a rule reads, by name, created on first use: a memory table's
+        `rows()`, or the KeyedLookup itself, which the rule queries by key (a bound
+        `rows(keys, values)` would look to the runtime like a table to read whole)."""
         out = {}
         for name in self._sql_streams(sql):
             d = self.streams.get(name)
@@ -506,7 +509,7 @@ class Engine:
                 table = self.lookup_tables.get(name)
                 if table is None:
                     table = self.lookup_tables[name] = self._new_lookup(d)
-                out[name] = table.rows
+                out[name] = table if isinstance(table, KeyedLookup) else table.rows
         return out
 
     def _new_lookup(self, d: StreamDef) -> MemoryLookupTable | KeyedLookup:
@@ -583,7 +586,7 @@ class Engine:
         entry.status = "stopped"
         entry.message = message
         entry.last_stop = self.clock.now_ms()
-        entry.final_metrics = self._metrics(entry, runtime)  # type: ignore[attr-defined]
+        entry.final_metrics = rule_metrics.metrics(self, entry, runtime)  # type: ignore[attr-defined]
         for name, feed in list(self.feeds.items()):
             if feed.subscribers == 0:
                 source = self.sources.pop(name, None)
@@ -605,114 +608,6 @@ class Engine:
             for rid, e in sorted(self.rules.items())
         ]
 
-    def _node_names(self, entry: RuleEntry, runtime: RuleRuntime) -> dict[str, list[str]]:
-        plan = runtime.plan
-        sources = [f"source_{self._source_node(s.name)}" for s in plan.sources]
-        ops = []
-        seq = len(sources) + 1
-        names = ["decoder"]
-        if plan.options.is_event_time:
-            names.append("watermark")
-        if plan.analytics:
-            names.append("analytic")
-        if plan.window is not None:
-            names.append("window")
-        if plan.joins:
-            names.append("join")
-        if plan.where is not None:
-            names.append("filter")
-        if plan.dimensions or plan.aggregate:
-            names.append("aggregate")
-        if plan.having is not None:
-            names.append("having")
-        if plan.order_by:
-            names.append("order")
-        names.append("project")
-        for n in names:
-            ops.append(f"op_{seq}_{n}")
-            seq += 1
-        sinks = []
-        for i, action in enumerate(entry.definition.actions):
-            typ = next(iter(action))
-            ops.append(f"op_{typ}_{i}_0_transform")
-            ops.append(f"op_{typ}_{i}_1_encode")
-            sinks.append(f"sink_{typ}_{i}")
-        return {"sources": sources, "ops": ops, "sinks": sinks}
-
-    def _topo(self, entry: RuleEntry) -> dict:
-        nodes = self._node_names(entry, entry.runtime)
-        edges: dict[str, list[str]] = {}
-        core = [o for o in nodes["ops"] if not o.endswith(("_transform", "_encode"))]
-        for s in nodes["sources"]:
-            edges[s] = [core[0]]
-        for a, b in zip(core, core[1:]):
-            edges[a] = [b]
-        last = core[-1]
-        edges[last] = []
-        for i, sink in enumerate(nodes["sinks"]):
-            typ = sink[len("sink_"):].rsplit("_", 1)[0]
-            transform, encode = f"op_{typ}_{i}_0_transform", f"op_{typ}_{i}_1_encode"
-            edges[last].append(transform)
-            edges[transform] = [encode]
-            edges[encode] = [sink]
-        return {"sources": nodes["sources"], "edges": edges}
-
-    def _metrics(self, entry: RuleEntry, runtime: RuleRuntime) -> dict:
-        m = runtime.metrics
-        nodes = self._node_names(entry, runtime)
-        out: dict[str, Any] = {}
-        now_last = m.started
-
-        def node(prefix: str, rin: int, rout: int, exc: int = 0, last_exc: str = "", last_exc_time: int = 0,
-                 conn: Any = None, is_io: bool = False, buffer: int = 0) -> None:
-            values = {
-                "records_in_total": rin,
-                "records_out_total": rout,
-                "messages_processed_total": rin,
-                "process_latency_us": 0,
-                "buffer_length": buffer,
-                "last_invocation": now_last,
-                "exceptions_total": exc,
-                "last_exception": last_exc,
-                "last_exception_time": last_exc_time,
-            }
-            if is_io:
-                values.update({
-                    "connection_status": conn.status if conn is not None else 1,
-                    "connection_last_connected_time": conn.last_connected if conn is not None else m.started,
-                    "connection_last_disconnected_time": conn.last_disconnected if conn is not None else 0,
-                    "connection_last_disconnected_message": conn.last_disconnected_message if conn is not None else "",
-                    "connection_last_try_time": conn.last_try if conn is not None else 0,
-                })
-            for k, v in values.items():
-                out[f"{prefix}_0_{k}"] = v
-
-        for s, src in zip(nodes["sources"], runtime.plan.sources):
-            node(s, m.records_in, m.records_in, conn=self.sources.get(src.name), is_io=True)
-        for op in nodes["ops"]:
-            if op.endswith(("_transform", "_encode")):
-                continue
-            if op.endswith(("_filter",)):
-                node(op, m.records_in, m.records_out, m.exceptions, m.last_exception, m.last_exception_time)
-            elif op.endswith("_project"):
-                node(op, m.records_out, m.records_out)
-            else:
-                node(op, m.records_in, m.records_in)
-        for i, sink in enumerate(nodes["sinks"]):
-            typ = sink[len("sink_"):].rsplit("_", 1)[0]
-            sn = entry.sinks[i] if i < len(entry.sinks) else None
-            if sn is None:
-                for op in (f"op_{typ}_{i}_0_transform", f"op_{typ}_{i}_1_encode", sink):
-                    node(op, 0, 0, is_io=op == sink)
-                continue
-            # records in: result lists collected; out: messages the sink took (sendSingle
-            # makes several of one list); the buffer holds the batch, the queue and the cache
-            node(f"op_{typ}_{i}_0_transform", sn.records_in, sn.records_in)
-            node(f"op_{typ}_{i}_1_encode", sn.records_in, sn.records_in)
-            node(sink, sn.records_in, sn.count, sn.exceptions, sn.last_exception, sn.last_exception_time,
-                 conn=sn.connection, is_io=True, buffer=sn.buffer_length_now)
-        return out
-
     def rule_status(self, rule_id: str) -> tuple[dict, dict]:
         entry = self._entry(rule_id, f"get rule status error: Rule {rule_id} is not found")
         header = {
@@ -723,7 +618,7 @@ class Engine:
             "nextStartTimestamp": 0,
         }
         if entry.runtime is not None:
-            metrics = self._metrics(entry, entry.runtime)
+            metrics = rule_metrics.metrics(self, entry, entry.runtime)
         else:
             metrics = getattr(entry, "final_metrics", {}) if entry.started_once else {}
         return header, metrics
