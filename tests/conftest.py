@@ -26,11 +26,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (free a moment ago): connections to it are refused."""
+    return free_port()
+
+
 def _redis_ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
             s.sendall(b"PING\r\n")
-            return s.recv(64).startswith(b"+PONG")
+            # a server with --requirepass answers NOAUTH: it is up all the same
+            return s.recv(64).startswith((b"+PONG", b"-NOAUTH"))
     except OSError:
         return False
 
@@ -75,6 +82,61 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         finally:
             proc.kill()
             proc.wait()
+
+
+class RedisProcess:
+    """A redis-server of one test on a free loopback port; `stop()` kills it and `start()`
+    brings it back on the same port, for outage tests. `args` are added to its command line
+    (for instance "--requirepass", "secret")."""
+
+    def __init__(self, workdir: Path, args: tuple[str, ...] = ()):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed: apt-get install -y redis-server (.ci/run does this)")
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.workdir = workdir
+        self.log_path = workdir / "redis.log"
+        self.cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--dir", str(workdir), "--daemonize", "no", *args]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_until_ready(self.proc, self.port, self.log_path)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture
+def redis_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., RedisProcess]]:
+    """`redis_factory(*args)`: a started redis-server of this test's own (passwords, outages)."""
+    servers: list[RedisProcess] = []
+
+    def make(*args: str) -> RedisProcess:
+        server = RedisProcess(tmp_path_factory.mktemp("redis"), args)
+        servers.append(server)
+        server.start()
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def _wait_until_ready(proc: subprocess.Popen[bytes], port: int, log_path: Path) -> None:

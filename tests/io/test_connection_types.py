@@ -174,3 +174,24 @@ async def test_rules_share_one_connection_through_a_broker_outage(engine, mosqui
     await engine.delete_rule("writer")
     await engine.connections.drop("conn1")
     assert await engine.connections.list(force_all=True) == []
+
+
+async def test_secrets_stay_out_of_logs_and_errors(engine, mosquitto_factory, closed_port, tmp_path, caplog,
+                                                   eventually):
+    import subprocess
+
+    passwd = tmp_path / "passwd"
+    passwd.touch()
+    subprocess.run(["mosquitto_passwd", "-b", str(passwd), "alice", "s3cret"], check=True, capture_output=True)
+    broker = mosquitto_factory("allow_anonymous false", f"password_file {passwd}")
+    closed = f"tcp://alice:hunter2@127.0.0.1:{closed_port}"
+    caplog.set_level("DEBUG")
+    await engine.connections.create({"id": "wrong", "typ": "mqtt",
+                                     "props": {"server": broker.url, "username": "alice", "password": "hunter2"}})
+    await engine.connections.create({"id": "inurl", "typ": "mqtt", "props": {"server": closed}})
+    await eventually(lambda: all(c.err for c in engine.connections.pool.list()), what="both connections failed")
+    described = {c["id"]: c for c in await engine.connections.list()}
+    assert "not authori" in described["wrong"]["err"].lower()
+    assert "******" in described["inurl"]["err"]
+    assert "hunter2" not in caplog.text
+    assert "hunter2" not in described["inurl"]["err"] + described["wrong"]["err"]

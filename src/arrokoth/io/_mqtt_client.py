@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from arrokoth.io.props import bool_prop as _bool_prop
-from arrokoth.io.props import prop
+from arrokoth.io.props import prop, redact_url
 
 log = logging.getLogger("arrokoth.mqtt")
 
@@ -573,7 +573,8 @@ class MqttSession:
             except Exception as e:  # noqa: BLE001 - any dial failure is retried
                 await self._drop(client)
                 self.message = _describe(e, self.settings.server)
-                log.warning("mqtt %s: cannot connect to %s: %s", self.name, self.settings.server, self.message)
+                log.warning("mqtt %s: cannot connect to %s: %s", self.name, redact_url(self.settings.server),
+                            self.message)
                 self._report(CONNECTING if self._ever_connected else DISCONNECTED, self.message)
                 self._first_attempt.set()
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
@@ -583,7 +584,7 @@ class MqttSession:
             self.client = client
             self._ever_connected = True
             self.message = ""
-            log.info("mqtt %s: connected to %s", self.name, self.settings.server)
+            log.info("mqtt %s: connected to %s", self.name, redact_url(self.settings.server))
             self._report(CONNECTED, "")
             self._first_attempt.set()
             reason = await lost  # stop() cancels here and drops the client itself
@@ -725,5 +726,5 @@ def _describe(e: BaseException, server: str) -> str:
     if isinstance(e, OSError) and not isinstance(e, TimeoutError | ssl.SSLError):
         from arrokoth.io.connectivity import describe_os_error
 
-        return f"found error when connecting for {server}: network error: {describe_os_error(e)}"
+        return f"found error when connecting for {redact_url(server)}: network error: {describe_os_error(e)}"
     return text

@@ -57,3 +57,17 @@ def require_extra(module: str, extra: str, connector: str) -> Any:
             f"the {connector} connector needs the {module.split('.')[0]} package: "
             f"install the {extra} extra, pip install 'arrokoth[{extra}]'"
         ) from None
+
+
+def redact_url(url: str) -> str:
+    """`url` with the password of its user info masked, for logs and error messages."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:******@{host}"))
