@@ -134,8 +134,9 @@ def test_source_list_is_sorted_and_split_by_kind():
     for item in scan:
         assert list(item) == ["name", "about", "type"]
         assert_about(item["about"])
-    assert [s["name"] for s in metadata.source_list("lookup")] == ["memory"]
-    assert [s["name"] for s in metadata.source_list("LookUp")] == ["memory"]
+    lookups = [s["name"] for s in metadata.source_list("lookup")]
+    assert lookups == sorted(lookups) and {"memory", "redis"} <= set(lookups) and "simulator" not in lookups
+    assert [s["name"] for s in metadata.source_list("LookUp")] == lookups
     assert metadata.source_list("scan") == scan
     assert metadata.source_list("whatever") == scan
 

@@ -23,7 +23,7 @@ from arrokoth.io import http_listener
 from arrokoth.io.lookup.base import KeyedLookup, LookupConfigError
 from arrokoth.io.lookup.memory import MemoryLookupTable
 from arrokoth.io.lookup.registry import lookup_class, lookup_types
-from arrokoth.io.props import MissingExtra
+from arrokoth.io.props import MissingExtra, prop
 from arrokoth.io.sinks.base import SinkConfigError, SinkNode
 from arrokoth.io.sinks.cache import remove_rule_caches
 from arrokoth.io.sinks.registry import sink_class
@@ -566,7 +566,7 @@ class Engine:
         from arrokoth.confkeys import source_props
 
         d = self.streams.get(name)
-        selector = source_props(self, d).get(SELECTOR) if d is not None else None
+        selector = prop(source_props(self, d), SELECTOR) if d is not None else None
         return f"{selector}/{d.datasource}" if selector else name
 
     async def _stop(self, entry: RuleEntry, message: str, *, persist: bool = True) -> None:

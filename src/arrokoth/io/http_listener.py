@@ -1,13 +1,19 @@
 """The one HTTP server on `basic.httpServerIp:httpServerPort` (eKuiper's "http data server").
 
-eKuiper serves two things on that port: the endpoints of httppush streams, and the SSE
-results of rule trial runs (`GET /test/{id}`). Both live here, behind one uvicorn server
-that starts when the first of them needs it and stops with the engine.
+eKuiper serves three things on that port: the endpoints of httppush streams, the websocket
+endpoints of websocket sources and sinks in server mode, and the SSE results of rule trial
+runs (`GET /test/{id}`). All live here, behind one uvicorn server that starts when the first
+of them needs it and stops with the engine.
 
 Push endpoints are registered while a rule reads their stream: a request on a registered
 path and method hands the body to every source registered there and answers `200 ok`,
 the same path with another method answers 405, and an unknown path 404, as eKuiper's
 gorilla/mux router does. Fixed routes (the rule-test SSE stream) go through a Starlette router.
+
+A websocket endpoint (`acquire_websocket`) is served while a source or sink holds it: every
+message a client sends on it goes to the endpoint's receivers, and `broadcast` sends to every
+client connected to it. A path may be a push endpoint and a websocket endpoint at once (one
+is HTTP, the other a websocket upgrade).
 
 The engine makes the process's listener from its configuration (`configure`); sources,
 which are built from a stream and its properties only, find it with `shared()`.
@@ -19,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,12 +33,19 @@ log = logging.getLogger("arrokoth.http_listener")
 
 #: takes the raw body of one push request
 PushHandler = Callable[[bytes], None]
+#: takes one message (text frames as UTF-8 bytes) a websocket client sent
+WebsocketHandler = Callable[[bytes], None]
 
 # the CORS rules of eKuiper's data server (gorilla/handlers.CORS, any origin)
 _CORS_METHODS = ["POST", "GET", "PUT", "DELETE", "HEAD"]
 _CORS_HEADERS = ["Accept", "Accept-Language", "Content-Type", "Content-Language", "Origin", "Authorization"]
 # SSE clients keep connections open; a stopping engine waits this long for them (seconds)
 _GRACEFUL_SHUTDOWN = 1
+# messages queued for one websocket client; a client that lags further loses the oldest
+# (eKuiper's per-connection channel holds 1024 too)
+_WS_CLIENT_QUEUE = 1024
+# close code when an endpoint stops being served (RFC 6455 "going away")
+_WS_GOING_AWAY = 1001
 
 
 class ListenerError(Exception):
@@ -43,6 +57,7 @@ class HttpListener:
         self.host = host
         self.configured_port = port
         self._endpoints: dict[str, dict[str, list[PushHandler]]] = {}
+        self._websockets: dict[str, WebsocketEndpoint] = {}
         self._server: Any = None
         self._task: asyncio.Task | None = None
         self._lock: asyncio.Lock | None = None
@@ -76,6 +91,29 @@ class HttpListener:
     def endpoints(self) -> dict[str, list[str]]:
         """The registered push paths and their methods."""
         return {path: sorted(methods) for path, methods in self._endpoints.items()}
+
+    def acquire_websocket(self, path: str) -> WebsocketEndpoint:
+        """The websocket endpoint on `path`, served until each acquire is released."""
+        endpoint = self._websockets.get(path)
+        if endpoint is None:
+            endpoint = self._websockets[path] = WebsocketEndpoint(path)
+            log.info("websocket endpoint %s registered", path)
+        endpoint.holders += 1
+        return endpoint
+
+    async def release_websocket(self, endpoint: WebsocketEndpoint) -> None:
+        """Undo one acquire; the last one stops serving the path and closes its clients."""
+        endpoint.holders -= 1
+        if endpoint.holders > 0:
+            return
+        if self._websockets.get(endpoint.path) is endpoint:
+            del self._websockets[endpoint.path]
+            log.info("websocket endpoint %s unregistered", endpoint.path)
+        await endpoint.close()
+
+    def websocket_endpoints(self) -> dict[str, int]:
+        """The websocket paths served, and how many clients each has."""
+        return {path: len(ep.clients) for path, ep in self._websockets.items()}
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -138,7 +176,7 @@ class HttpListener:
             raise ListenerError(f"cannot listen on {self.host}:{self.configured_port}: {error}")
         self._server, self._task = server, task
         self._bound_port = sock.getsockname()[1]
-        log.info("serving httppush and rule test results on %s:%s", self.host, self._bound_port)
+        log.info("serving httppush, websocket and rule test results on %s:%s", self.host, self._bound_port)
 
     async def close(self) -> None:
         server, task = self._server, self._task
@@ -146,6 +184,10 @@ class HttpListener:
         self._bound_port = None
         self._lock = None  # a lock belongs to one event loop; a later start may run in another
         self._endpoints.clear()
+        endpoints = list(self._websockets.values())
+        self._websockets.clear()
+        for endpoint in endpoints:
+            await endpoint.close()
         if server is not None:
             server.should_exit = True
             with contextlib.suppress(Exception):
@@ -166,6 +208,11 @@ class HttpListener:
         return self._app
 
     async def _dispatch(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "websocket":
+            endpoint = self._websockets.get(scope["path"])
+            if endpoint is not None:
+                await endpoint.serve(receive, send)
+                return
         methods = self._endpoints.get(scope["path"]) if scope["type"] == "http" else None
         if methods is None:
             await self._router(scope, receive, send)
@@ -186,10 +233,132 @@ class HttpListener:
         await PlainTextResponse("ok")(scope, receive, send)
 
 
+class WebsocketEndpoint:
+    """One websocket path: its connected clients and the receivers of what they send.
+
+    Each client has a bounded queue and a writer task, so `broadcast` never waits for a
+    slow client: one that lags by more than the queue loses its oldest messages.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.holders = 0
+        self.receivers: list[WebsocketHandler] = []
+        self.clients: dict[int, _WebsocketClient] = {}
+        self.dropped = 0
+        self._next_id = 0
+        self._closed = False
+
+    def add_receiver(self, handler: WebsocketHandler) -> None:
+        self.receivers.append(handler)
+
+    def remove_receiver(self, handler: WebsocketHandler) -> None:
+        # bound methods compare equal, not identical
+        self.receivers = [h for h in self.receivers if h != handler]
+
+    def broadcast(self, payload: bytes) -> int:
+        """Queue one message for every connected client; the number of clients.
+
+        UTF-8 payloads (JSON, delimited text) go as text frames, as eKuiper sends them;
+        anything else (protobuf, binary) as a binary frame, which a text frame cannot carry.
+        """
+        if not self.clients:
+            return 0
+        try:
+            message = {"type": "websocket.send", "text": payload.decode("utf-8")}
+        except UnicodeDecodeError:
+            message = {"type": "websocket.send", "bytes": payload}
+        for client in tuple(self.clients.values()):
+            if client.put(message):
+                self.dropped += 1
+                if not client.lagging:
+                    client.lagging = True
+                    log.warning("a websocket client of %s lags by %d messages: dropping its oldest ones",
+                                self.path, _WS_CLIENT_QUEUE)
+        return len(self.clients)
+
+    async def serve(self, receive: Callable, send: Callable) -> None:
+        """Run one client's connection: read what it sends until it goes."""
+        first = await receive()
+        if first["type"] != "websocket.connect" or self._closed:
+            await send({"type": "websocket.close", "code": _WS_GOING_AWAY})
+            return
+        await send({"type": "websocket.accept"})
+        self._next_id += 1
+        client_id = self._next_id
+        client = _WebsocketClient(send)
+        self.clients[client_id] = client
+        writer = asyncio.get_running_loop().create_task(client.write(), name=f"websocket {self.path} writer")
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.disconnect":
+                    break
+                if kind != "websocket.receive":
+                    continue
+                data = message.get("bytes")
+                if data is None:
+                    data = (message.get("text") or "").encode("utf-8")
+                for handler in tuple(self.receivers):
+                    try:
+                        handler(data)
+                    except Exception:  # noqa: BLE001 - one failing stream must not fail the others
+                        log.exception("websocket receiver on %s failed", self.path)
+        finally:
+            self.clients.pop(client_id, None)
+            writer.cancel()
+            # (asyncio.wait: the writer's end raises nothing here, a cancellation of ours still does)
+            await asyncio.wait([writer])
+
+    async def close(self) -> None:
+        """Say goodbye to every client; their connections end."""
+        self._closed = True
+        for client in tuple(self.clients.values()):
+            client.put({"type": "websocket.close", "code": _WS_GOING_AWAY})
+
+
+class _WebsocketClient:
+    __slots__ = ("send", "queue", "ready", "lagging")
+
+    def __init__(self, send: Callable):
+        self.send = send
+        self.queue: deque[dict] = deque()
+        self.ready = asyncio.Event()
+        self.lagging = False
+
+    def put(self, message: dict) -> bool:
+        """Queue a message; True when the oldest one was dropped to make room."""
+        dropped = len(self.queue) >= _WS_CLIENT_QUEUE
+        if dropped:
+            self.queue.popleft()
+        self.queue.append(message)
+        self.ready.set()
+        return dropped
+
+    async def write(self) -> None:
+        queue, send = self.queue, self.send
+        while True:
+            if not queue:
+                self.lagging = False
+                self.ready.clear()
+                await self.ready.wait()
+                continue
+            message = queue.popleft()
+            try:
+                await send(message)
+            except Exception:  # noqa: BLE001 - the client went away: its reader ends the connection
+                return
+            if message["type"] == "websocket.close":
+                return
+
+
 async def _not_found(scope: dict, receive: Callable, send: Callable) -> None:
     from starlette.responses import PlainTextResponse
 
     if scope["type"] == "websocket":
+        # a websocket upgrade on a path nobody serves is refused (uvicorn answers 403; eKuiper's
+        # router 404, but uvicorn logs an error for every denial response sent instead)
         await send({"type": "websocket.close", "code": 1000})
         return
     # the body Go's http.NotFound writes

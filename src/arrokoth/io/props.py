@@ -46,15 +46,16 @@ class MissingExtra(ValueError):
     """A connector's client library is not installed; the message names the extra."""
 
 
-def require_extra(module: str, extra: str, connector: str) -> Any:
-    """`module` imported, or MissingExtra telling how to install the connector's extra."""
+def require_extra(module: str, extra: str, connector: str, package: str | None = None) -> Any:
+    """`module` imported, or MissingExtra telling how to install the connector's extra
+    (`package`: the PyPI name, when it is not the module's)."""
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError:
         raise MissingExtra(
-            f"the {connector} connector needs the {module.split('.')[0]} package: "
+            f"the {connector} connector needs the {package or module.split('.')[0]} package: "
             f"install the {extra} extra, pip install 'arrokoth[{extra}]'"
         ) from None
 

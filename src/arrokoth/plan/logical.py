@@ -51,6 +51,9 @@ class JoinSpec:
     on: Fn | None
     #: a lookup table's join: (table column, the other side compiled) per `col = expr` of ON
     keys: list[tuple[str, Fn]] = field(default_factory=list)
+    #: and the other conjuncts of its ON: as in eKuiper's lookup node, every row the table
+    #: returns for the keys is joined, and only these filter it
+    rest: list[Fn] = field(default_factory=list)
 
 
 @dataclass
@@ -118,9 +121,10 @@ def _int_arg(node: ast.Expr, what: str) -> int:
     raise PlanError(f"{what} must be an integer")
 
 
-def _lookup_keys(on: ast.Expr, table: SourceInfo) -> list[tuple[str, ast.Expr]]:
+def _lookup_keys(on: ast.Expr, table: SourceInfo) -> tuple[list[tuple[str, ast.Expr]], list[ast.Expr]]:
     """The `table.col = expr` conjuncts of a lookup join's ON, as (col, expr): the keys a
-    lookup table is queried by (eKuiper's lookup join takes only such equalities)."""
+    lookup table is queried by (eKuiper's lookup join takes only such equalities); and
+    the other conjuncts."""
     refs = {table.name, table.alias} - {None}
 
     def of_table(e: ast.Expr) -> bool:
@@ -130,6 +134,7 @@ def _lookup_keys(on: ast.Expr, table: SourceInfo) -> list[tuple[str, ast.Expr]]:
         return any(isinstance(n, ast.FieldRef | ast.Wildcard) and n.stream in refs for n in ast.walk(e))
 
     out: list[tuple[str, ast.Expr]] = []
+    rest: list[ast.Expr] = []
     stack = [on]
     while stack:
         e = stack.pop()
@@ -137,12 +142,13 @@ def _lookup_keys(on: ast.Expr, table: SourceInfo) -> list[tuple[str, ast.Expr]]:
             e = e.expr
         if isinstance(e, ast.BinaryExpr) and e.op.upper() == "AND":
             stack += [e.rhs, e.lhs]
-        elif isinstance(e, ast.BinaryExpr) and e.op == "=":
-            if of_table(e.lhs) and not mentions_table(e.rhs):
-                out.append((e.lhs.name, e.rhs))
-            elif of_table(e.rhs) and not mentions_table(e.lhs):
-                out.append((e.rhs.name, e.lhs))
-    return out
+        elif isinstance(e, ast.BinaryExpr) and e.op == "=" and of_table(e.lhs) and not mentions_table(e.rhs):
+            out.append((e.lhs.name, e.rhs))
+        elif isinstance(e, ast.BinaryExpr) and e.op == "=" and of_table(e.rhs) and not mentions_table(e.lhs):
+            out.append((e.rhs.name, e.lhs))
+        else:
+            rest.append(e)
+    return out, rest
 
 
 def _window_spec(w: ast.Window, compiler: Compiler) -> WindowSpec:
@@ -300,7 +306,9 @@ def _compile(
             raise PlanError("cross join should have no ON condition")
         spec = JoinSpec(j.kind, i, compiler.compile(j.on) if j.on is not None else None)
         if defs[i].kind == "table" and defs[i].lookup and j.on is not None:
-            spec.keys = [(col, compiler.compile(other)) for col, other in _lookup_keys(j.on, sources[i])]
+            keys, rest = _lookup_keys(j.on, sources[i])
+            spec.keys = [(col, compiler.compile(other)) for col, other in keys]
+            spec.rest = [compiler.compile(e) for e in rest]
         joins.append(spec)
 
     where = None

@@ -150,15 +150,18 @@ class Emitter:
         """Each combination joined with the table's rows for the key values it carries."""
         names = [name for name, _ in spec.keys]
         fns = [fn for _, fn in spec.keys]
-        on = spec.on
+        # as eKuiper's lookup node: the key equalities are not evaluated again on the rows
+        # found (a Redis value need not hold its key), and a nil key value finds nothing
+        rest = spec.rest
         out: list[list[Row | None]] = []
         for parts in combos:
             joined = _joined(parts)
             matched = False
-            for r in table.rows(names, [fn(joined) for fn in fns]):
+            values = [fn(joined) for fn in fns]
+            for r in [] if None in values else table.rows(names, values):
                 cand = list(parts)
                 cand[spec.index] = r
-                if on is None or on(_joined(cand)) is True:
+                if not rest or all(fn(_joined(cand)) is True for fn in rest):
                     out.append(cand)
                     matched = True
             if not matched and spec.kind == "LEFT":

@@ -24,7 +24,11 @@ def lookup_types() -> list[str]:
 
 
 def _register_builtins() -> None:
-    pass
+    from arrokoth.io.lookup.redis import RedisLookupTable
+    from arrokoth.io.lookup.sql import SqlLookupTable
+
+    register_lookup("redis", RedisLookupTable)
+    register_lookup("sql", SqlLookupTable)
 
 
 _register_builtins()

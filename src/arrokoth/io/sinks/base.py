@@ -330,6 +330,8 @@ class SinkNode:
             sink.clock = self.clock  # a sink with timers of its own (file rolling) uses the rule's clock
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.rule_id = rule_id
+        if getattr(sink, "rule_id", ...) is None:
+            sink.rule_id = rule_id  # a sink that names things after its rule (edgex's sourceName)
         self.sink_type = sink_type or type(sink).__name__.lower()
         self.index = index
 

@@ -23,12 +23,20 @@ def sink_types() -> list[str]:
 
 
 def _register_builtins() -> None:
+    from arrokoth.io.sinks.edgex import EdgexSink
     from arrokoth.io.sinks.file import FileSink
+    from arrokoth.io.sinks.influx import InfluxSink
     from arrokoth.io.sinks.log import LogSink
     from arrokoth.io.sinks.memory import MemorySink
     from arrokoth.io.sinks.mqtt import MqttSink
+    from arrokoth.io.sinks.neuron import NeuronSink
     from arrokoth.io.sinks.nop import NopSink
+    from arrokoth.io.sinks.redis import RedisSink
+    from arrokoth.io.sinks.redispub import RedisPubSink
     from arrokoth.io.sinks.rest import RestSink
+    from arrokoth.io.sinks.sql import SqlSink
+    from arrokoth.io.sinks.websocket import WebsocketSink
+    from arrokoth.io.sinks.zmq import ZmqSink
 
     register_sink("log", LogSink)
     register_sink("nop", NopSink)
@@ -36,6 +44,14 @@ def _register_builtins() -> None:
     register_sink("file", FileSink)
     register_sink("rest", RestSink)
     register_sink("mqtt", MqttSink)
+    register_sink("neuron", NeuronSink)
+    register_sink("zmq", ZmqSink)
+    register_sink("edgex", EdgexSink)
+    register_sink("sql", SqlSink)
+    register_sink("redis", RedisSink)
+    register_sink("redisPub", RedisPubSink)
+    register_sink("influx", InfluxSink)
+    register_sink("websocket", WebsocketSink)
 
 
 _register_builtins()

@@ -23,12 +23,18 @@ def source_types() -> list[str]:
 
 
 def _register_builtins() -> None:
+    from arrokoth.io.sources.edgex import EdgexSource
     from arrokoth.io.sources.file import FileSource
     from arrokoth.io.sources.httppull import HttpPullSource
     from arrokoth.io.sources.httppush import HttpPushSource
     from arrokoth.io.sources.memory import MemorySource
     from arrokoth.io.sources.mqtt import MqttSource
+    from arrokoth.io.sources.neuron import NeuronSource
+    from arrokoth.io.sources.redissub import RedisSubSource
     from arrokoth.io.sources.simulator import SimulatorSource
+    from arrokoth.io.sources.sql import SqlSource
+    from arrokoth.io.sources.websocket import WebsocketSource
+    from arrokoth.io.sources.zmq import ZmqSource
 
     register_source("memory", MemorySource)
     register_source("file", FileSource)
@@ -36,6 +42,12 @@ def _register_builtins() -> None:
     register_source("httppull", HttpPullSource)
     register_source("httppush", HttpPushSource)
     register_source("mqtt", MqttSource)
+    register_source("neuron", NeuronSource)
+    register_source("zmq", ZmqSource)
+    register_source("edgex", EdgexSource)
+    register_source("sql", SqlSource)
+    register_source("redisSub", RedisSubSource)
+    register_source("websocket", WebsocketSource)
 
 
 _register_builtins()
