@@ -1,6 +1,6 @@
 """CLI commands that drive a server through its REST API, in the spirit of eKuiper's
 `kuiper` CLI: `arrokoth create stream demo '(...) WITH (...)'`, `arrokoth show rules`,
-`arrokoth getstatus rule r1`, `arrokoth import data.json`..."""
+`arrokoth getstatus rule r1`, `arrokoth import data.json`, `arrokoth connection list`..."""
 
 from __future__ import annotations
 
@@ -239,6 +239,146 @@ def export(
     _print(counts if as_json else f"exported to {file}: " + ", ".join(f"{n} {k}" for k, n in counts.items()), as_json)
 
 
+# --- named connections (`arrokoth connection ...`) ----------------------------------------------
+
+connection_app = typer.Typer(
+    name="connection",
+    help="Named connections that rules share (create, update, show, list, drop, check).",
+    no_args_is_help=True,
+)
+
+PropsOpt = Annotated[str | None, typer.Option("--props", help='The props as a JSON object: \'{"server": "tcp://h:1883"}\'.')]
+PropOpt = Annotated[
+    list[str] | None,
+    typer.Option("-p", "--prop", help="One prop as KEY=VALUE (repeatable); VALUE is JSON when it parses, else text."),
+]
+PropsFileOpt = Annotated[Path | None, typer.Option("-f", "--file", help="Read the props (a JSON object) from a file.")]
+CHECK_KINDS = ("source", "sink", "lookup")
+
+
+def _props(props: str | None, file: Path | None, pairs: list[str] | None) -> dict:
+    """The props of a connection or a check: `-f FILE`, then `--props JSON`, then each `-p KEY=VALUE`."""
+    out: dict = {}
+    for what, text in (("the props file", _read(None, file) if file is not None else None), ("--props", props)):
+        if text is None:
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise typer.BadParameter(f"{what} is not valid JSON: {e}") from None
+        if not isinstance(value, dict):
+            raise typer.BadParameter(f"{what} must be a JSON object")
+        out.update(value)
+    for pair in pairs or []:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{pair!r}: expected KEY=VALUE")
+        try:
+            out[key] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key] = text
+    return out
+
+
+@connection_app.command("create")
+def connection_create(
+    conn_id: Annotated[str, typer.Argument(metavar="id", help="The connection's id.")],
+    typ: Annotated[str, typer.Argument(metavar="type", help="The connection type, e.g. mqtt.")],
+    props: PropsOpt = None,
+    prop: PropOpt = None,
+    file: PropsFileOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a named connection; it dials in the background (see `connection show`)."""
+    body = _props(props, file, prop)
+    with _client(server, token) as client:
+        _print(client.create_connection(conn_id, typ, body), as_json)
+
+
+@connection_app.command("update")
+def connection_update(
+    conn_id: Annotated[str, typer.Argument(metavar="id", help="The connection's id.")],
+    typ: Annotated[str, typer.Argument(metavar="type", help="The connection type (it may change).")],
+    props: PropsOpt = None,
+    prop: PropOpt = None,
+    file: PropsFileOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace a connection's type and props (refused while running rules use it)."""
+    body = _props(props, file, prop)
+    with _client(server, token) as client:
+        _print(client.update_connection(conn_id, typ, body), as_json)
+
+
+@connection_app.command("show")
+def connection_show(
+    conn_id: Annotated[str, typer.Argument(metavar="id", help="The connection's id.")],
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one connection: its props, status, last error and how many rule nodes use it."""
+    with _client(server, token) as client:
+        _print(client.get_connection(conn_id), as_json)
+
+
+@connection_app.command("list")
+def connection_list(
+    all_: Annotated[bool, typer.Option("--all", help="Also the anonymous connections rules opened.")] = False,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the named connections with their status (--all adds the anonymous ones)."""
+    with _client(server, token) as client:
+        conns = client.list_connections(force_all=all_)
+    if as_json:
+        _print(conns, True)
+        return
+    _table("connections", ["id", "type", "status", "refCount", "named", "error"],
+           [[c.get("id"), c.get("typ"), c.get("status"), c.get("refCount", 0),
+             "yes" if c.get("isNamed") else "no", c.get("err")] for c in conns])
+
+
+@connection_app.command("drop")
+def connection_drop(
+    conn_id: Annotated[str, typer.Argument(metavar="id", help="The connection's id.")],
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Drop a named connection (refused while running rules use it; an unknown id is fine)."""
+    with _client(server, token) as client:
+        _print(client.delete_connection(conn_id), as_json)
+
+
+@connection_app.command("check")
+def connection_check(
+    kind: Annotated[str, typer.Argument(help="source, sink or lookup")],
+    typ: Annotated[str, typer.Argument(metavar="type", help="The connector type, e.g. mqtt.")],
+    props: PropsOpt = None,
+    prop: PropOpt = None,
+    file: PropsFileOpt = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check once that a connector's props reach its remote end (exit 1 with the reason if not)."""
+    kind = kind.lower().rstrip("s")
+    if kind not in CHECK_KINDS:
+        raise typer.BadParameter(f"expected one of {', '.join(CHECK_KINDS)}")
+    body = _props(props, file, prop)
+    with _client(server, token) as client:
+        check = {"source": client.check_source_connection, "sink": client.check_sink_connection,
+                 "lookup": client.check_lookup_connection}[kind]
+        check(typ, body)
+    _print("ok", as_json)
+
+
 def register(app: typer.Typer) -> None:
     app.command("create")(create)
     app.command("show")(show)
@@ -248,3 +388,4 @@ def register(app: typer.Typer) -> None:
         app.command(action)(_rule_action(action))
     app.command("import")(import_)
     app.command("export")(export)
+    app.add_typer(connection_app)

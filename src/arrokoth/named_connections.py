@@ -9,6 +9,7 @@ props its connectors run with, and keeps the references of the rules that use th
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from pathlib import Path
@@ -47,8 +48,16 @@ class NamedConnections:
         await self.reload()
 
     async def reload(self) -> None:
-        """Open the stored connections the pool does not hold yet (after an import)."""
+        """Make the pool's named connections the stored ones (after an import): open the new
+        and changed ones, drop those no longer stored unless a rule still uses them."""
         store = self.engine.store
+        stored = {cid for ns in store.namespaces() if ns.startswith(NS_PREFIX) for cid in store.keys(ns)}
+        for conn in self.pool.list():
+            if conn.id not in stored:
+                try:
+                    await self.pool.drop(conn.id)
+                except PoolError as e:
+                    log.error("connection %s is no longer stored but stays open: %s", conn.id, e)
         for ns in store.namespaces():
             if not ns.startswith(NS_PREFIX):
                 continue
@@ -88,6 +97,9 @@ class NamedConnections:
                 continue
             ns = f"{NS_PREFIX}{str(typ).lower()}"
             for cid, props in conns.items():
+                if props is not None and not isinstance(props, dict):
+                    log.error("%s: %s.%s: expected a mapping of props", path, typ, cid)
+                    continue
                 props = dict(props or {})
                 operation = str(props.pop("xOperation", "create")).lower()
                 if operation == "delete":
@@ -153,13 +165,16 @@ class NamedConnections:
 
     async def list(self, force_all: bool = False) -> list[dict]:
         conns = self.pool.list(force_all)
-        for conn in conns:
-            await self._live_status(conn)
+        # concurrently: one unreachable end must not make the list wait once per connection
+        await asyncio.gather(*(self._live_status(c) for c in conns))
         return [c.to_json() for c in conns]
 
     async def _live_status(self, conn: Connection) -> None:
-        # a stateless connection said connected: ask the remote end again (spec §4.1)
-        if conn.named and conn.status == 1:
+        # a stateless connection (sql, http...) has no link to report on: ask the remote end
+        # (spec §4.1). eKuiper pings only one that said connected, a disconnected one being
+        # redialled in the background; the pool does not redial, so a GET pings it whatever
+        # its status and a remote end that came back reads `connected` again
+        if conn.named:
             await self.pool.refresh(conn)
 
     def _parse(self, body: Any, path_id: str | None = None) -> tuple[str, str, dict]:

@@ -431,7 +431,7 @@ class DataTransfer:
                 resp[section] = {k: message for k in doc[section]}
             for section, kind in CONF_SECTIONS.items():
                 resp[section] = await self._import_conf(kind, doc[section], checkpoint)
-            if doc["connectionConfig"]:
+            if doc["connectionConfig"] or not partial:  # a full import wiped the stored ones
                 await self._reload_connections()
             for kind in ("stream", "table"):
                 section = f"{kind}s"

@@ -577,6 +577,8 @@ class MqttSession:
                             self.message)
                 self._report(CONNECTING if self._ever_connected else DISCONNECTED, self.message)
                 self._first_attempt.set()
+                if self._stopping:  # a stop whose cancellation the drop swallowed
+                    return
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self.BACKOFF_MAX)
                 continue
@@ -594,6 +596,8 @@ class MqttSession:
             self.message = reason
             log.warning("mqtt %s: %s", self.name, reason)
             self._report(DISCONNECTED, reason)
+            if self._stopping:
+                return
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
 
     def _new_client(self) -> tuple[Any, asyncio.Future]:
@@ -647,8 +651,14 @@ class MqttSession:
                 raise ConnectionError(f"subscription to {topic} refused by the broker (code {code:#x})")
 
     async def _race(self, step: asyncio.Future, lost: asyncio.Future, what: str) -> Any:
-        done, _ = await asyncio.wait({step, lost}, timeout=self.CONNECT_TIMEOUT,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        try:
+            done, _ = await asyncio.wait({step, lost}, timeout=self.CONNECT_TIMEOUT,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # stopped mid-dial: the step's own failure, if it comes, is nobody's news
+            step.cancel()
+            step.add_done_callback(lambda f: f.cancelled() or f.exception())
+            raise
         if step in done:
             return step.result()
         step.cancel()

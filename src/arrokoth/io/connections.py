@@ -112,6 +112,9 @@ class ConnectionPool:
 
     def __init__(self) -> None:
         self._conns: dict[str, Connection] = {}
+        # the first pings of stateless connections: kept so that none is collected mid-flight
+        # and `close` can cancel those still waiting for an answer
+        self._tasks: set[asyncio.Task] = set()
 
     # --- named connections ---------------------------------------------------------------
 
@@ -143,10 +146,9 @@ class ConnectionPool:
             conn.report(DISCONNECTED, str(e))
             return
         if not kind.stateful:
-            asyncio.get_running_loop().create_task(self._first_ping(conn), name=f"ping {conn.id}")
-
-    async def _first_ping(self, conn: Connection) -> None:
-        await self.refresh(conn)
+            task = asyncio.get_running_loop().create_task(self.refresh(conn), name=f"ping {conn.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def refresh(self, conn: Connection) -> None:
         """A stateless connection: ping it and report the result."""
@@ -239,6 +241,10 @@ class ConnectionPool:
             del self._conns[conn.id]
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         for conn in list(self._conns.values()):
             if conn.named:
                 await self._close(conn)

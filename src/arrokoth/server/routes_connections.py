@@ -107,9 +107,10 @@ def _connector(kind: str, typ: str) -> type:
 routes = [
     Route("/connections", create_connection, methods=["POST"]),
     Route("/connections", list_connections, methods=["GET"]),
-    Route("/connections/{id}", describe_connection, methods=["GET"]),
-    Route("/connections/{id}", update_connection, methods=["PUT"]),
-    Route("/connections/{id}", delete_connection, methods=["DELETE"]),
+    # `:path`: the ids of anonymous connections hold their MQTT topic, slashes included
+    Route("/connections/{id:path}", describe_connection, methods=["GET"]),
+    Route("/connections/{id:path}", update_connection, methods=["PUT"]),
+    Route("/connections/{id:path}", delete_connection, methods=["DELETE"]),
     Route("/metadata/sources/connection/{type}", _check_endpoint("sources"), methods=["POST"]),
     Route("/metadata/sinks/connection/{type}", _check_endpoint("sinks"), methods=["POST"]),
     Route("/metadata/lookups/connection/{type}", _check_endpoint("lookups"), methods=["POST"]),
