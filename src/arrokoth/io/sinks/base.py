@@ -125,6 +125,19 @@ class AsyncSink(Sink):
         if self._status_listener is not None:
             self._status_listener(self)
 
+    def on_status(self, status: int, message: str = "") -> None:
+        """A client's status callback (1 connected, 0 redialling, -1 down): redialling is
+        only recorded, so the node learns of it from `status` without an exception per try."""
+        if status == CONNECTED:
+            self.mark_connected()
+        elif status == DISCONNECTED:
+            self.mark_disconnected(message)
+        else:
+            self.status = CONNECTING
+            self.last_try = self._now()
+            if message:
+                self.last_disconnected_message = message
+
     def mark_disconnected(self, message: str = "") -> None:
         was = self.status
         self.status = DISCONNECTED

@@ -26,9 +26,6 @@ from typing import Any
 from arrokoth.io import _edgex
 from arrokoth.io._edgex_conn import EdgexConfigError, bus_settings, check_bus
 from arrokoth.io._mqtt_client import (
-    CONNECTED,
-    CONNECTING,
-    DISCONNECTED,
     MqttConfigError,
     MqttNotConnected,
     MqttSession,
@@ -108,23 +105,13 @@ class EdgexSink(AsyncSink):
             return f"{self.topic_prefix}/{self.profile_name}/{self.device_name}/{self.source_name or self.rule_id or ''}"
         return f"{self.topic_prefix}/{event['profileName']}/{event['deviceName']}/{event['sourceName']}"
 
-    def _on_status(self, status: int, message: str) -> None:
-        if status == CONNECTED:
-            self.mark_connected()
-        elif status == DISCONNECTED:
-            self.mark_disconnected(message)
-        else:
-            self.status = CONNECTING
-            self.last_try = self._now()
-            if message:
-                self.last_disconnected_message = message
 
     async def connect(self) -> None:
         """Start the session and wait for its first dial; a bus that is down raises
         SinkSendError while the session keeps dialling in the background."""
         if self._session is None:
             self._session = MqttSession(self.settings.mqtt, name=f"edgex sink {self.rule_id or ''}".rstrip(),
-                                        on_status=self._on_status)
+                                        on_status=self.on_status)
         await self._session.start(wait=MqttSession.CONNECT_TIMEOUT)
         if not self._session.connected:
             raise SinkSendError(f"edgex message bus is not connected: {self._session.message or 'connecting'}")

@@ -17,9 +17,6 @@ import contextlib
 from typing import Any
 
 from arrokoth.io._mqtt_client import (
-    CONNECTED,
-    CONNECTING,
-    DISCONNECTED,
     MqttConfigError,
     MqttNotConnected,
     MqttSession,
@@ -75,17 +72,6 @@ class MqttSink(AsyncSink):
         except MqttConfigError as e:
             raise SinkConfigError(str(e)) from None
 
-    def _on_status(self, status: int, message: str) -> None:
-        if status == CONNECTED:
-            self.mark_connected()
-        elif status == DISCONNECTED:
-            self.mark_disconnected(message)
-        else:
-            # redialling: the node learns of it from `status`, without an exception per attempt
-            self.status = CONNECTING
-            self.last_try = self._now()
-            if message:
-                self.last_disconnected_message = message
 
     async def connect(self) -> None:
         """Start the session and wait for its first dial; a broker that is down raises
@@ -95,9 +81,9 @@ class MqttSink(AsyncSink):
                 self._session = pool().get(self.selector).client
             except PoolError as e:
                 raise SinkSendError(str(e)) from None
-            self._session.add_status_listener(self._on_status)
+            self._session.add_status_listener(self.on_status)
         elif self._session is None:
-            self._session = MqttSession(self.settings, name=f"sink {self.topic}", on_status=self._on_status)
+            self._session = MqttSession(self.settings, name=f"sink {self.topic}", on_status=self.on_status)
             self._anonymous = pool().add_anonymous(
                 f"{self.topic}-mqtt-sink", "mqtt", connection_props(self.props), self._session, owner=f"sink {self.topic}")
             self._session.add_status_listener(self._anonymous.report)
@@ -126,7 +112,7 @@ class MqttSink(AsyncSink):
     async def aclose(self) -> None:
         session, self._session = self._session, None
         if session is not None and self.selector:
-            session.remove_status_listener(self._on_status)
+            session.remove_status_listener(self.on_status)
         elif session is not None:
             with contextlib.suppress(Exception):
                 await session.stop()

@@ -19,9 +19,6 @@ from typing import Any
 
 from arrokoth.io import _websocket, http_listener
 from arrokoth.io._websocket import (
-    CONNECTED,
-    CONNECTING,
-    DISCONNECTED,
     WsClient,
     WsConfigError,
     WsNotConnected,
@@ -62,17 +59,6 @@ class WebsocketSink(AsyncSink):
         else:
             await _websocket.ping_target(target, timeout)
 
-    def _on_status(self, status: int, message: str) -> None:
-        if status == CONNECTED:
-            self.mark_connected()
-        elif status == DISCONNECTED:
-            self.mark_disconnected(message)
-        else:
-            # redialling: the node learns of it from `status`, without an exception per attempt
-            self.status = CONNECTING
-            self.last_try = self._now()
-            if message:
-                self.last_disconnected_message = message
 
     async def connect(self) -> None:
         if self.target is None:
@@ -85,7 +71,7 @@ class WebsocketSink(AsyncSink):
             return
         if self._client is None:
             self._client = _websocket.acquire_client(self.target)
-            self._client.add_listener(self._on_status)
+            self._client.add_listener(self.on_status)
         # a server that is down raises here while the client keeps dialling in the background
         await self._client.start(wait=WsClient.CONNECT_TIMEOUT)
         if not self._client.connected:
@@ -111,7 +97,7 @@ class WebsocketSink(AsyncSink):
             await self.listener.release_websocket(endpoint)
         client, self._client = self._client, None
         if client is not None:
-            client.remove_listener(self._on_status)
+            client.remove_listener(self.on_status)
             with contextlib.suppress(Exception):
                 await _websocket.release_client(client)
 

@@ -62,6 +62,18 @@ class Source:
         self.last_disconnected = self.feed.clock.now_ms()
         self.last_disconnected_message = message
 
+    def on_status(self, status: int, message: str = "") -> None:
+        """A client's status callback (1 connected, 0 redialling, -1 down) into the metrics."""
+        if status == CONNECTED:
+            self.connected()
+        elif status == DISCONNECTED:
+            self.disconnected(message)
+        else:
+            self.status = CONNECTING
+            self.last_try = self.feed.clock.now_ms()
+            if message:
+                self.last_disconnected_message = message
+
     def publish_rows(self, rows: list[dict], meta: dict | None = None) -> None:
         self.records_in += len(rows)
         self.feed.publish_many(rows, meta)

@@ -24,9 +24,6 @@ from typing import Any
 from arrokoth.io import _edgex
 from arrokoth.io._edgex_conn import EdgexConfigError, bus_settings, check_bus
 from arrokoth.io._mqtt_client import (
-    CONNECTED,
-    CONNECTING,
-    DISCONNECTED,
     MqttConfigError,
     MqttSession,
     check_filter,
@@ -89,7 +86,7 @@ class EdgexSource(Source):
             name=f"edgex source {self.stream.name}",
             subscriptions=[(self.topic, self.settings.qos)],
             on_message=self._on_message,
-            on_status=self._on_status,
+            on_status=self.on_status,
         )
         # a bus that is down does not fail the rule: the session keeps dialling
         await self._session.start(wait=MqttSession.CONNECT_TIMEOUT)
@@ -101,16 +98,6 @@ class EdgexSource(Source):
             await session.stop()
         self._flush()
 
-    def _on_status(self, status: int, message: str) -> None:
-        if status == CONNECTED:
-            self.connected()
-        elif status == DISCONNECTED:
-            self.disconnected(message)
-        else:
-            self.status = CONNECTING
-            self.last_try = self.feed.clock.now_ms()
-            if message:
-                self.last_disconnected_message = message
 
     # --- messages ----------------------------------------------------------------------
 

@@ -20,9 +20,6 @@ import logging
 from typing import Any
 
 from arrokoth.io._mqtt_client import (
-    CONNECTED,
-    CONNECTING,
-    DISCONNECTED,
     MqttConfigError,
     MqttSession,
     MqttSettings,
@@ -93,7 +90,7 @@ class MqttSource(Source):
             except PoolError as e:
                 raise SourceConfigError(str(e)) from None
             self._session = session
-            session.add_status_listener(self._on_status)
+            session.add_status_listener(self.on_status)
             try:
                 self._token = await session.subscribe(filters, self._on_message)
             except Exception as e:  # noqa: BLE001 - the session subscribes again when it reconnects
@@ -104,7 +101,7 @@ class MqttSource(Source):
             name=f"source {self.stream.name}",
             subscriptions=filters,
             on_message=self._on_message,
-            on_status=self._on_status,
+            on_status=self.on_status,
         )
         self._anonymous = pool().add_anonymous(
             f"{self.stream.name}-{self.topics[0]}-mqtt-source", "mqtt", connection_props(self.props),
@@ -117,7 +114,7 @@ class MqttSource(Source):
         self._running = False
         session, self._session = self._session, None
         if session is not None and self.selector:
-            session.remove_status_listener(self._on_status)
+            session.remove_status_listener(self.on_status)
             await session.unsubscribe(self._token)
         elif session is not None:
             await session.stop()
@@ -126,16 +123,6 @@ class MqttSource(Source):
             self._anonymous = None
         self._flush()
 
-    def _on_status(self, status: int, message: str) -> None:
-        if status == CONNECTED:
-            self.connected()
-        elif status == DISCONNECTED:
-            self.disconnected(message)
-        else:
-            self.status = CONNECTING
-            self.last_try = self.feed.clock.now_ms()
-            if message:
-                self.last_disconnected_message = message
 
     # --- the hot path ----------------------------------------------------------------------
 

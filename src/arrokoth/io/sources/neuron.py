@@ -16,7 +16,7 @@ from __future__ import annotations
 from arrokoth.io import _nng
 from arrokoth.io.connectivity import DEFAULT_TIMEOUT
 from arrokoth.io.props import MissingExtra, prop
-from arrokoth.io.sources.base import CONNECTED, CONNECTING, DISCONNECTED, Source, SourceConfigError
+from arrokoth.io.sources.base import Source, SourceConfigError
 from arrokoth.plan.streams import StreamDef
 from arrokoth.runtime.feed import StreamFeed
 
@@ -52,7 +52,7 @@ class NeuronSource(Source):
             raise SourceConfigError(str(e)) from None
         self._conn = conn
         conn.subscribe(self._on_message)
-        conn.add_listener(self._on_status)
+        conn.add_listener(self.on_status)
         # a Neuron that is down does not fail the rule: the socket keeps redialling
         await conn.wait_first_dial()
 
@@ -60,17 +60,9 @@ class NeuronSource(Source):
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.unsubscribe(self._on_message)
-            conn.remove_listener(self._on_status)
+            conn.remove_listener(self.on_status)
             await _nng.release(conn)
 
-    def _on_status(self, status: int, message: str) -> None:
-        if status == CONNECTED:
-            self.connected()
-        elif status == DISCONNECTED:
-            self.disconnected(message)
-        else:
-            self.status = CONNECTING
-            self.last_try = self.feed.clock.now_ms()
 
     def _on_message(self, data: bytes) -> None:
         self.publish_payload(strip_trace_header(data))

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 from arrokoth.io import _websocket, http_listener
 from arrokoth.io._websocket import (
-    CONNECTED,
-    CONNECTING,
-    DISCONNECTED,
     WsClient,
     WsConfigError,
     WsTarget,
@@ -69,7 +66,7 @@ class WebsocketSource(Source):
             return
         client = self._client = _websocket.acquire_client(self.target)
         client.add_receiver(self._on_message)
-        client.add_listener(self._on_status)
+        client.add_listener(self.on_status)
         # a server that is down does not fail the rule: the client keeps dialling
         await client.start(wait=WsClient.CONNECT_TIMEOUT)
 
@@ -81,22 +78,12 @@ class WebsocketSource(Source):
         client, self._client = self._client, None
         if client is not None:
             client.remove_receiver(self._on_message)
-            client.remove_listener(self._on_status)
+            client.remove_listener(self.on_status)
             await _websocket.release_client(client)
 
     def _on_message(self, data: bytes) -> None:
         self.publish_payload(data)
 
-    def _on_status(self, status: int, message: str) -> None:
-        if status == CONNECTED:
-            self.connected()
-        elif status == DISCONNECTED:
-            self.disconnected(message)
-        else:
-            self.status = CONNECTING
-            self.last_try = self.feed.clock.now_ms()
-            if message:
-                self.last_disconnected_message = message
 
 
 def _parse(props: dict, datasource: str, default_path: str = "") -> tuple[str, WsTarget | None]:
