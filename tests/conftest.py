@@ -1,4 +1,5 @@
-"""Fixtures that start real services on free loopback ports.
+"""Fixtures that start real services on free loopback ports, and that hand out such ports
+(`free_port`, `closed_port`) to the tests of every directory.
 
 A missing service binary fails the tests that need it (it is never a skip): `.ci/run`
 installs the Debian packages (`redis-server`, …).
@@ -17,19 +18,45 @@ from pathlib import Path
 
 import pytest
 
+from arrokoth.config import Config
+from arrokoth.engine import Engine
+from arrokoth.store import open_store
+
 SERVICE_START_TIMEOUT = 10.0
 
 
-def free_port() -> int:
+def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """`free_port()`: a loopback port that was free a moment ago (picked anew at each call)."""
+    return _free_port
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The anyio tests run on asyncio."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def engine(tmp_path: Path):
+    """An opened Engine on an in-memory store, its HTTP listener on an OS-chosen loopback port."""
+    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
+                 open_store("sqlite::memory:"))
+    await eng.open()
+    yield eng
+    await eng.close()
+
+
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on (free a moment ago): connections to it are refused."""
-    return free_port()
+    return _free_port()
 
 
 def _redis_ping(port: int) -> bool:
@@ -58,7 +85,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     if binary is None:
         pytest.fail("redis-server is not installed: apt-get install -y redis-server (.ci/run does this)")
     workdir = tmp_path_factory.mktemp("redis")
-    port = free_port()
+    port = _free_port()
     log_path = workdir / "redis.log"
     cmd = [
         binary,
@@ -94,7 +121,7 @@ class RedisProcess:
         if binary is None:
             pytest.fail("redis-server is not installed: apt-get install -y redis-server (.ci/run does this)")
         self.host = "127.0.0.1"
-        self.port = free_port()
+        self.port = _free_port()
         self.workdir = workdir
         self.log_path = workdir / "redis.log"
         self.cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -172,7 +199,7 @@ class Mosquitto:
         self.binary = binary
         self.workdir = workdir
         self.host = "127.0.0.1"
-        self.port = port or free_port()
+        self.port = port or _free_port()
         self.conf_path = workdir / "mosquitto.conf"
         self.log_path = workdir / "mosquitto.log"
         self.conf_path.write_text(
@@ -263,6 +290,7 @@ class TlsCerts:
 
 @pytest.fixture(scope="session")
 def tls_certs(tmp_path_factory: pytest.TempPathFactory) -> TlsCerts:
+    """A test CA with server and client certificates signed by it (see TlsCerts), made once."""
     import datetime
     import ipaddress
 

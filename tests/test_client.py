@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -133,17 +132,6 @@ def server(shared_server):
     shared_server.release = threading.Event()
     yield shared_server
     shared_server.release.set()
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- the request each method sends ---------------------------------------------------------------------
@@ -866,7 +854,7 @@ async def test_async_timeout_is_connection_failed(server):
             await client._send(_call("GET", "/slow"))
 
 
-def test_connection_refused_is_connection_failed():
+def test_connection_refused_is_connection_failed(free_port):
     url = f"http://127.0.0.1:{free_port()}"
     with Client(url, timeout=2) as client, pytest.raises(ConnectionFailed) as info:
         client.ping()
@@ -875,7 +863,7 @@ def test_connection_refused_is_connection_failed():
 
 
 @pytest.mark.anyio
-async def test_async_connection_refused_is_connection_failed():
+async def test_async_connection_refused_is_connection_failed(free_port):
     async with AsyncClient(f"http://127.0.0.1:{free_port()}", timeout=2) as client:
         with pytest.raises(ConnectionFailed, match="ConnectError"):
             await client.list_rules()

@@ -7,9 +7,7 @@ import sys
 
 import pytest
 
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
-from arrokoth.store import open_store
+from arrokoth.engine import EngineError
 
 pytestmark = pytest.mark.anyio
 
@@ -24,20 +22,6 @@ CASES = [
     ("pynng", "nng", 'TYPE="neuron"', {"neuron": {"url": "tcp://127.0.0.1:7081", "raw": True}}),
     ("zmq", "zmq", 'TYPE="zmq", DATASOURCE="t"', {"zmq": {"server": "tcp://127.0.0.1:5563"}}),
 ]
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 def without(monkeypatch, module: str) -> None:

@@ -9,26 +9,10 @@ import pytest
 import redis
 
 from arrokoth import confkeys
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
+from arrokoth.engine import EngineError
 from arrokoth.io.memory_bus import bus
-from arrokoth.store import open_store
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 async def wait_for(predicate, what: str) -> None:

@@ -9,18 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from arrokoth.config import Config
-from arrokoth.engine import Engine
-from arrokoth.store import open_store
-
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
 
 
 def section() -> str:
@@ -43,18 +34,12 @@ def test_every_connector_of_the_table_has_an_example():
         assert f'type="{typ}"' in text or f'"{typ}":' in text, f"no README example for {typ}"
 
 
-async def test_the_examples_are_accepted(tmp_path):
-    engine = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                    open_store("sqlite::memory:"))
-    await engine.open()
-    try:
-        for sql in blocks("sql"):
-            engine.create_stream(sql)
-        for i, line in enumerate(blocks("json")):
-            await engine.create_rule({"id": f"r{i}", "sql": "SELECT * FROM s1", "actions": [json.loads(line)],
-                                      "triggered": False})
-        rule = {"id": "lookup", "sql": "SELECT * FROM s1 INNER JOIN devices ON s1.id = devices.id",
-                "actions": [{"log": {}}], "triggered": False}
-        await engine.create_rule(rule)
-    finally:
-        await engine.close()
+async def test_the_examples_are_accepted(engine):
+    for sql in blocks("sql"):
+        engine.create_stream(sql)
+    for i, line in enumerate(blocks("json")):
+        await engine.create_rule({"id": f"r{i}", "sql": "SELECT * FROM s1", "actions": [json.loads(line)],
+                                  "triggered": False})
+    rule = {"id": "lookup", "sql": "SELECT * FROM s1 INNER JOIN devices ON s1.id = devices.id",
+            "actions": [{"log": {}}], "triggered": False}
+    await engine.create_rule(rule)

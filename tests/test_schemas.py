@@ -26,11 +26,6 @@ PROTO2 = PROTO.replace("double temperature = 2;", "double temperature = 2;\n  in
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 async def engine(tmp_path):
     eng = Engine(Config(data_dir=tmp_path), open_store(f"sqlite:{tmp_path / 'db.sqlite'}"))
     await eng.open()

@@ -30,11 +30,6 @@ LOOKUP = 'CREATE TABLE look () WITH (DATASOURCE="t/look", TYPE="memory", KIND="l
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 async def engine(tmp_path):
     eng = Engine(Config(data_dir=tmp_path), open_store("sqlite::memory:"))
     await eng.open()

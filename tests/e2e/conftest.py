@@ -5,25 +5,20 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, free_port: Callable[[], int]):
         self.data_dir = data_dir
+        self.free_port = free_port
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -31,7 +26,7 @@ class Server:
 
     def start(self) -> None:
         config = self.data_dir / "arrokoth.yaml"
-        config.write_text(f"basic:\n  httpServerIp: 127.0.0.1\n  httpServerPort: {free_port()}\n")
+        config.write_text(f"basic:\n  httpServerIp: 127.0.0.1\n  httpServerPort: {self.free_port()}\n")
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "arrokoth.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
@@ -68,8 +63,9 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path):
-    srv = Server(tmp_path)
+def server(tmp_path, free_port):
+    """A started `arrokoth serve` of this test, stopped at the end."""
+    srv = Server(tmp_path, free_port)
     srv.start()
     yield srv
     srv.stop()

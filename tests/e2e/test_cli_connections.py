@@ -9,8 +9,6 @@ import time
 
 import httpx
 
-from .conftest import free_port
-
 
 def cli(server, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run(
@@ -32,7 +30,7 @@ def status_of(server, cid: str, wanted: str) -> dict:
         time.sleep(0.05)
 
 
-def test_connection_lifecycle(server, mosquitto, tmp_path):
+def test_connection_lifecycle(server, mosquitto, tmp_path, closed_port):
     assert cli(server, "create", "c1", "mqtt", "--props", json.dumps({"server": mosquitto.url})).stdout == "success\n"
     status_of(server, "c1", "connected")
     listed = json.loads(cli(server, "list", "--json").stdout)
@@ -41,7 +39,7 @@ def test_connection_lifecycle(server, mosquitto, tmp_path):
     table = cli(server, "list").stdout
     assert "c1" in table and "connected" in table and "mqtt" in table
 
-    closed = f"tcp://127.0.0.1:{free_port()}"
+    closed = f"tcp://127.0.0.1:{closed_port}"
     # -p KEY=VALUE: the value is JSON when it parses (true → a boolean), else text (3.1.1)
     out = cli(server, "update", "c1", "mqtt", "-p", f"server={closed}", "-p", "protocolVersion=3.1.1",
               "-p", "insecureSkipVerify=true")
@@ -63,8 +61,8 @@ def test_connection_lifecycle(server, mosquitto, tmp_path):
     assert json.loads(cli(server, "list", "--json").stdout) == []
 
 
-def test_connection_errors(server):
-    closed = f"tcp://127.0.0.1:{free_port()}"
+def test_connection_errors(server, closed_port):
+    closed = f"tcp://127.0.0.1:{closed_port}"
     cli(server, "create", "c1", "mqtt", "-p", f"server={closed}")
     dup = cli(server, "create", "c1", "mqtt", "-p", f"server={closed}", check=False)
     assert dup.returncode == 1
@@ -80,8 +78,8 @@ def test_connection_errors(server):
     assert bad_pair.returncode == 2 and "expected KEY=VALUE" in bad_pair.stderr
 
 
-def test_connection_list_all_shows_the_anonymous_ones(server):
-    closed = f"tcp://127.0.0.1:{free_port()}"
+def test_connection_list_all_shows_the_anonymous_ones(server, closed_port):
+    closed = f"tcp://127.0.0.1:{closed_port}"
     r = httpx.post(f"{server.url}/streams", json={"sql": 'CREATE STREAM m () WITH (TYPE="memory", DATASOURCE="m")'})
     assert r.status_code == 201
     r = httpx.post(f"{server.url}/rules", json={"id": "r1", "sql": "SELECT * FROM m",
@@ -92,12 +90,12 @@ def test_connection_list_all_shows_the_anonymous_ones(server):
     assert [(c["id"], c["isNamed"], c["refCount"]) for c in anonymous] == [("cli_t-mqtt-sink", False, 1)]
 
 
-def test_connection_check(server, mosquitto):
+def test_connection_check(server, mosquitto, closed_port):
     assert cli(server, "check", "source", "mqtt", "-p", f"server={mosquitto.url}").stdout == "ok\n"
     assert cli(server, "check", "sinks", "mqtt", "--props", json.dumps({"server": mosquitto.url}),
                "--json").stdout == '"ok"\n'
 
-    closed = f"tcp://127.0.0.1:{free_port()}"
+    closed = f"tcp://127.0.0.1:{closed_port}"
     down = cli(server, "check", "source", "mqtt", "-p", f"server={closed}", check=False)
     assert down.returncode == 1
     assert f"400 1003: found error when connecting for {closed}" in down.stderr

@@ -23,8 +23,8 @@ OPERATIONS = [op.ok() for op in SCHEMA.get_all_operations() if op.ok().path != "
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("schemathesis"))
+def live(tmp_path_factory, free_port):
+    server = Server(tmp_path_factory.mktemp("schemathesis"), free_port)
     server.start()
     yield server
     server.stop()

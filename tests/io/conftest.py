@@ -1,4 +1,5 @@
-"""Fixtures of the connector tests: an HTTP endpoint that records what it is sent.
+"""Fixtures of the connector tests: an HTTP endpoint that records what it is sent, an
+engine, a redis client, a persistent MQTT subscriber, quick redials and a websockets server.
 
 The endpoint is a stdlib HTTP server in a thread on a free loopback port (optionally
 https with a self-signed certificate), so it answers whatever the event loop under test
@@ -12,19 +13,22 @@ import datetime
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import gmqtt
 import pytest
+import redis
+from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
+
+from arrokoth.io._mqtt_client import MqttSession
+from arrokoth.io._websocket import WsClient
 
 DEADLINE = 10.0
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
 
 
 @dataclass
@@ -160,3 +164,119 @@ async def _eventually(predicate: Callable[[], object], timeout: float = DEADLINE
 def eventually():
     """`await eventually(lambda: cond, what=...)`: polls the condition until a deadline."""
     return _eventually
+
+
+# --- an engine, clients of the shared brokers, quick redials ----------------------------------
+
+
+@pytest.fixture
+def r(redis_server) -> Iterator[redis.Redis]:
+    """A redis client of the session's redis-server, on db 0."""
+    client = redis.Redis(host=redis_server.host, port=redis_server.port, db=0)
+    yield client
+    client.close()
+
+
+async def _persistent_subscriber(broker, topic: str, received: list[bytes], client_id: str) -> gmqtt.Client:
+    """A QoS 1 subscriber whose session (clean_session false) the broker keeps, and persists, while
+    it is away; the payloads it receives are appended to `received`."""
+    client = gmqtt.Client(client_id, clean_session=False)
+    client.set_config({"reconnect_retries": 0})
+    client.on_message = lambda cl, t, payload, qos, props: received.append(payload)
+    subscribed = asyncio.Event()
+    client.on_subscribe = lambda *args: subscribed.set()
+    # MQTT 3.1.1: a session without clean_session outlives the connection (MQTT 5 would
+    # need a session expiry interval for that)
+    await client.connect(broker.host, broker.port, version=4)
+    client.subscribe(topic, qos=1)
+    await asyncio.wait_for(subscribed.wait(), 10)
+    return client
+
+
+@pytest.fixture
+def persistent_subscriber() -> Callable[..., Awaitable[gmqtt.Client]]:
+    """`await persistent_subscriber(broker, topic, received, client_id)`: a QoS 1 subscriber, session kept."""
+    return _persistent_subscriber
+
+
+@pytest.fixture
+def fast_mqtt_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MQTT clients redial within tens of milliseconds, so reconnect tests finish quickly."""
+    monkeypatch.setattr(MqttSession, "BACKOFF_INITIAL", 0.02)
+    monkeypatch.setattr(MqttSession, "BACKOFF_MAX", 0.2)
+
+
+@pytest.fixture
+def fast_ws_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Websocket clients redial within tens of milliseconds, so reconnect tests finish quickly."""
+    monkeypatch.setattr(WsClient, "BACKOFF_INITIAL", 0.02)
+    monkeypatch.setattr(WsClient, "BACKOFF_MAX", 0.2)
+
+
+# --- a websockets server of the test ----------------------------------------------------------
+
+
+class WsServer:
+    """A websockets server on a loopback port: records the paths dialled and what clients
+    send, sends to them on demand, and can stop and start again on the same port."""
+
+    def __init__(self, port: int, ssl_context: ssl.SSLContext | None = None):
+        self.port = port
+        self.ssl = ssl_context
+        self.paths: list[str] = []
+        self.received: list[str | bytes] = []
+        self.clients: set[Any] = set()
+        self._server: Any = None
+
+    @property
+    def addr(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def _handle(self, ws: Any) -> None:
+        self.paths.append(ws.request.path)
+        self.clients.add(ws)
+        try:
+            async for message in ws:
+                self.received.append(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.clients.discard(ws)
+
+    async def start(self) -> None:
+        self._server = await serve(self._handle, "127.0.0.1", self.port, ssl=self.ssl, compression=None)
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+
+    async def send(self, message: str | bytes) -> None:
+        for ws in list(self.clients):
+            await ws.send(message)
+
+
+@pytest.fixture
+async def ws_server_factory(free_port: Callable[[], int]) -> AsyncIterator[Callable[..., WsServer]]:
+    """`ws_server_factory(ssl_context=None)`: a WsServer on a free port, not started; stopped at the end."""
+    servers: list[WsServer] = []
+
+    def make(ssl_context: ssl.SSLContext | None = None) -> WsServer:
+        server = WsServer(free_port(), ssl_context)
+        servers.append(server)
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in servers:
+            await server.stop()
+
+
+@pytest.fixture
+async def ws_server(ws_server_factory: Callable[..., WsServer]) -> WsServer:
+    """A started WsServer (plain ws)."""
+    server = ws_server_factory()
+    await server.start()
+    return server

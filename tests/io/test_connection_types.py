@@ -12,48 +12,16 @@ import asyncio
 import re
 import uuid
 
-import gmqtt
 import pytest
 
 from arrokoth import confkeys
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
-from arrokoth.io._mqtt_client import MqttSession
+from arrokoth.engine import EngineError
 from arrokoth.io.memory_bus import bus
 from arrokoth.io.sinks.mqtt import MqttSink
-from arrokoth.store import open_store
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fast_mqtt_backoff")]
 
 ROWS = 30
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(MqttSession, "BACKOFF_INITIAL", 0.02)
-    monkeypatch.setattr(MqttSession, "BACKOFF_MAX", 0.2)
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
-
-
-async def subscriber(broker, topic: str, received: list[bytes], client_id: str) -> gmqtt.Client:
-    """A QoS 1 subscriber whose session (clean_session false) the broker keeps while it is away."""
-    client = gmqtt.Client(client_id, clean_session=False)
-    client.set_config({"reconnect_retries": 0})
-    client.on_message = lambda cl, t, payload, qos, props: received.append(payload)
-    subscribed = asyncio.Event()
-    client.on_subscribe = lambda *args: subscribed.set()
-    await client.connect(broker.host, broker.port, version=4)
-    client.subscribe(topic, qos=1)
-    await asyncio.wait_for(subscribed.wait(), 10)
-    return client
 
 
 def distinct(payloads: list[bytes]) -> list[bytes]:
@@ -65,7 +33,8 @@ def distinct(payloads: list[bytes]) -> list[bytes]:
     return seen
 
 
-async def test_rules_share_one_connection_through_a_broker_outage(engine, mosquitto_factory, tmp_path, eventually):
+async def test_rules_share_one_connection_through_a_broker_outage(engine, mosquitto_factory, tmp_path, eventually,
+                                                                 persistent_subscriber):
     store = tmp_path / "broker"
     store.mkdir()
     # the broker saves its sessions every second, so the test subscriber's survives a SIGKILL
@@ -117,7 +86,7 @@ async def test_rules_share_one_connection_through_a_broker_outage(engine, mosqui
 
     received: list[bytes] = []
     sub_id, pub_id = f"sub-{tag}", f"pub-{tag}"
-    sub = await subscriber(broker, out_topic, received, sub_id)
+    sub = await persistent_subscriber(broker, out_topic, received, sub_id)
     saved = (store / "mosquitto.db")
     marker = saved.stat().st_mtime if saved.exists() else 0
     publisher = MqttSink({"server": broker.url, "topic": in_topic, "qos": 1, "clientid": pub_id})
@@ -143,7 +112,7 @@ async def test_rules_share_one_connection_through_a_broker_outage(engine, mosqui
     await asyncio.to_thread(broker.start)
     await poll_status(lambda d: d["status"] == "connected")
     assert "err" not in described
-    sub = await subscriber(broker, out_topic, received, sub_id)
+    sub = await persistent_subscriber(broker, out_topic, received, sub_id)
 
     publisher = MqttSink({"server": broker.url, "topic": in_topic, "qos": 1, "clientid": pub_id})
     await publisher.connect()

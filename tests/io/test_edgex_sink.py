@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,24 +20,15 @@ import msgspec
 import pytest
 
 from arrokoth import confkeys
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
+from arrokoth.engine import EngineError
 from arrokoth.io._cbor import loads as cbor_loads
-from arrokoth.io._mqtt_client import MqttSession
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.memory_bus import bus as memory_bus
 from arrokoth.io.sinks.base import SinkConfigError, SinkNode, SinkSendError
 from arrokoth.io.sinks.edgex import EdgexSink
 from arrokoth.io.sinks.registry import sink_class
-from arrokoth.store import open_store
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(MqttSession, "BACKOFF_INITIAL", 0.02)
-    monkeypatch.setattr(MqttSession, "BACKOFF_MAX", 0.2)
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fast_mqtt_backoff")]
 
 
 def unique(prefix: str = "edgex-out") -> str:
@@ -249,30 +239,15 @@ def test_request_may_use_any_content_type_and_registry():
     assert EdgexSink({"optional": {"KeepAlive": "5"}}).settings.mqtt.keepalive == 5
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def test_ping(mosquitto):
+async def test_ping(mosquitto, closed_port):
     await EdgexSink.ping(bus(mosquitto, topic="x"), 5)
     with pytest.raises(ConnectionCheckError, match="connection refused"):
-        await EdgexSink.ping({"server": "127.0.0.1", "port": closed_port()}, 5)
+        await EdgexSink.ping({"server": "127.0.0.1", "port": closed_port}, 5)
     with pytest.raises(ConnectionCheckError, match="messageType"):
         await EdgexSink.ping({"messageType": "x"}, 5)
 
 
 # --- through the engine ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 async def connected_action(engine, eventually, rule_id: str) -> None:

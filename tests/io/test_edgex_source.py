@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -21,10 +20,8 @@ import msgspec
 import pytest
 
 from arrokoth import confkeys
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
+from arrokoth.engine import EngineError
 from arrokoth.io._cbor import dumps as cbor_dumps
-from arrokoth.io._mqtt_client import MqttSession
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.sources.base import SourceConfigError
 from arrokoth.io.sources.edgex import EdgexSource
@@ -34,15 +31,8 @@ from arrokoth.runtime.builder import attach, build_rule, detach
 from arrokoth.runtime.clock import RealClock
 from arrokoth.runtime.feed import StreamFeed
 from arrokoth.sql import parse
-from arrokoth.store import open_store
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(MqttSession, "BACKOFF_INITIAL", 0.02)
-    monkeypatch.setattr(MqttSession, "BACKOFF_MAX", 0.2)
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fast_mqtt_backoff")]
 
 
 def unique(prefix: str = "edgex") -> str:
@@ -303,30 +293,15 @@ def test_defaults_match_ekuiper():
     assert source_class("edgex") is EdgexSource
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def test_ping(mosquitto):
+async def test_ping(mosquitto, closed_port):
     await EdgexSource.ping(bus(mosquitto), 5)
     with pytest.raises(ConnectionCheckError, match="connection refused"):
-        await EdgexSource.ping({"server": "127.0.0.1", "port": closed_port()}, 5)
+        await EdgexSource.ping({"server": "127.0.0.1", "port": closed_port}, 5)
     with pytest.raises(ConnectionCheckError, match="type:"):
         await EdgexSource.ping({"type": "zero"}, 5)
 
 
 # --- through the engine ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 async def test_a_rule_over_an_edgex_stream(engine, mosquitto, eventually):

@@ -20,11 +20,6 @@ pytestmark = pytest.mark.anyio
 START = 1_700_000_000_000
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def sink(tmp_path, name: str = "out.txt", *, clock=None, **props) -> FileSink:
     s = FileSink({"path": str(tmp_path / name), **props}, clock=clock or VirtualClock(START))
     s.open()

@@ -19,11 +19,6 @@ from arrokoth.sql import parse
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 class Collector:
     def __init__(self):
         self.rows = []

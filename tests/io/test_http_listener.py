@@ -18,12 +18,6 @@ from arrokoth.store import open_store
 pytestmark = pytest.mark.anyio
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 async def listener():
     lst = HttpListener("127.0.0.1", 0)
@@ -111,7 +105,7 @@ async def test_fixed_routes_are_served_beside_the_push_paths(listener, client):
     assert resp.text == "hi t1"
 
 
-async def test_start_is_idempotent_and_close_frees_the_port():
+async def test_start_is_idempotent_and_close_frees_the_port(free_port):
     port = free_port()
     lst = HttpListener("127.0.0.1", port)
     assert not lst.started and lst.port == port
@@ -136,7 +130,7 @@ async def test_a_busy_port_is_a_listener_error():
         assert not lst.started
 
 
-async def test_the_engine_owns_the_shared_listener(tmp_path):
+async def test_the_engine_owns_the_shared_listener(tmp_path, free_port):
     port = free_port()
     engine = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": port}}, data_dir=tmp_path),
                     open_store("sqlite::memory:"))
@@ -150,7 +144,7 @@ async def test_the_engine_owns_the_shared_listener(tmp_path):
     assert http_listener.shared() is not engine.http_listener
 
 
-async def test_rule_test_sse_and_httppush_share_one_port(tmp_path, client):
+async def test_rule_test_sse_and_httppush_share_one_port(tmp_path, client, free_port):
     port = free_port()
     engine = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": port}}, data_dir=tmp_path),
                     open_store("sqlite::memory:"))

@@ -3,8 +3,6 @@ the engine's shared listener on a free port."""
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 
@@ -22,14 +20,8 @@ from arrokoth.store import open_store
 pytestmark = pytest.mark.anyio
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-async def engine(tmp_path):
+async def engine(tmp_path, free_port):
     eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": free_port()}}, data_dir=tmp_path),
                  open_store("sqlite::memory:"))
     await eng.open()

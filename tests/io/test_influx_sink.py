@@ -12,7 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arrokoth.config import Config
 from arrokoth.engine import Engine, EngineError
 from arrokoth.io._line_protocol import encode_line
 from arrokoth.io.connectivity import ConnectionCheckError
@@ -29,18 +28,11 @@ from arrokoth.io.memory_bus import bus
 from arrokoth.io.sinks.base import CONNECTED, DISCONNECTED, SinkConfigError, SinkSendError
 from arrokoth.io.sinks.influx import InfluxDataError, InfluxSink, InfluxWriteError, _masked
 from arrokoth.io.sinks.registry import sink_class
-from arrokoth.store import open_store
 
 pytestmark = pytest.mark.anyio
 
 START_TIMEOUT = 20.0
 ADMIN = ("admin", "s3cret-pw")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def influxd_binary() -> str:
@@ -56,7 +48,8 @@ class Influxd:
     `stop()` kills it and `start()` brings it back on the same ports with the same data.
     """
 
-    def __init__(self, workdir: Path, *, auth: bool = False, tls: tuple[Path, Path] | None = None):
+    def __init__(self, workdir: Path, free_port: Callable[[], int], *, auth: bool = False,
+                 tls: tuple[Path, Path] | None = None):
         self.binary = influxd_binary()
         self.workdir = workdir
         self.port = free_port()
@@ -138,9 +131,9 @@ class Influxd:
 
 
 @pytest.fixture(scope="session")
-def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd]:
+def influxd(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]) -> Iterator[Influxd]:
     """A shared influxd without authentication; tests use databases of their own."""
-    server = Influxd(tmp_path_factory.mktemp("influxd"))
+    server = Influxd(tmp_path_factory.mktemp("influxd"), free_port)
     server.start()
     try:
         yield server
@@ -149,10 +142,10 @@ def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd]:
 
 
 @pytest.fixture(scope="session")
-def influxd_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd]:
+def influxd_auth(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]) -> Iterator[Influxd]:
     """An influxd with auth-enabled and an admin user made through the API (no user exists yet,
     so InfluxDB takes that one statement without credentials)."""
-    server = Influxd(tmp_path_factory.mktemp("influxd-auth"), auth=True)
+    server = Influxd(tmp_path_factory.mktemp("influxd-auth"), free_port, auth=True)
     server.start()
     try:
         with httpx.Client(trust_env=False) as c:
@@ -353,8 +346,8 @@ async def test_a_message_without_any_writable_field(influxd, db, influx):
     assert [r["v"] for r in influxd.points(db, "m")] == [2]
 
 
-async def test_a_stopped_server_is_a_recoverable_error(tmp_path):
-    server = Influxd(tmp_path)  # never started: nothing listens on its port
+async def test_a_stopped_server_is_a_recoverable_error(tmp_path, free_port):
+    server = Influxd(tmp_path, free_port)  # never started: nothing listens on its port
     sink = InfluxSink(props(server, "db"))
     with pytest.raises(SinkSendError) as e:
         await sink.connect()
@@ -392,8 +385,9 @@ async def test_bad_credentials_are_a_clear_error(influxd_auth, influx, credentia
 
 
 @pytest.fixture(scope="session")
-def influxd_tls(tmp_path_factory, tls_certs) -> Iterator[Influxd]:
-    server = Influxd(tmp_path_factory.mktemp("influxd-tls"), tls=(tls_certs.server_cert, tls_certs.server_key))
+def influxd_tls(tmp_path_factory, tls_certs, free_port) -> Iterator[Influxd]:
+    server = Influxd(tmp_path_factory.mktemp("influxd-tls"), free_port,
+                     tls=(tls_certs.server_cert, tls_certs.server_key))
     server.start()
     try:
         server.create_database("tls")
@@ -420,7 +414,7 @@ async def test_ping_a_live_server(influxd, db):
     await InfluxSink.ping(props(influxd, db), 5)
 
 
-async def test_ping_a_closed_port():
+async def test_ping_a_closed_port(free_port):
     addr = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ConnectionCheckError) as e:
         await InfluxSink.ping({"addr": addr, "database": "d", "measurement": "m"}, 5)
@@ -538,13 +532,10 @@ def test_what_is_written_reads_back_the_same(influxd, tag_key, tag_value, field_
 
 
 @pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    eng.create_stream('CREATE STREAM readings (id bigint, t float, ts bigint) WITH (DATASOURCE="influx/in", TYPE="memory")')
-    yield eng
-    await eng.close()
+def engine(engine):
+    """The conftest's engine with a memory stream `readings` (topic influx/in)."""
+    engine.create_stream('CREATE STREAM readings (id bigint, t float, ts bigint) WITH (DATASOURCE="influx/in", TYPE="memory")')
+    return engine
 
 
 def metric(engine: Engine, name: str) -> Any:
@@ -573,9 +564,9 @@ async def test_a_rule_counts_an_unknown_database(engine, influxd, eventually):
     assert metric(engine, "records_out_total") == 0
 
 
-async def test_a_rule_caches_while_the_server_is_down(engine, tmp_path, eventually):
+async def test_a_rule_caches_while_the_server_is_down(engine, tmp_path, eventually, free_port):
     (tmp_path / "down").mkdir()
-    server = Influxd(tmp_path / "down")
+    server = Influxd(tmp_path / "down", free_port)
     server.start()
     try:
         server.create_database("later")

@@ -19,18 +19,11 @@ import gmqtt
 import pytest
 
 from arrokoth import confkeys
-from arrokoth.io._mqtt_client import MqttSession
 from arrokoth.io.sinks.base import AsyncSink, SinkConfigError, SinkSendError
 from arrokoth.io.sinks.mqtt import MqttSink
 from arrokoth.io.sinks.registry import sink_class
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(MqttSession, "BACKOFF_INITIAL", 0.02)
-    monkeypatch.setattr(MqttSession, "BACKOFF_MAX", 0.2)
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fast_mqtt_backoff")]
 
 
 def unique(prefix: str = "out") -> str:
@@ -272,19 +265,6 @@ def test_without_gmqtt_the_error_names_the_extra(monkeypatch):
 
 
 # --- through the engine: an MQTT stream, a rule, an MQTT action -------------------------------
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    from arrokoth.config import Config
-    from arrokoth.engine import Engine
-    from arrokoth.store import open_store
-
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 async def test_a_rule_from_an_mqtt_stream_to_an_mqtt_action(engine, mosquitto, eventually):

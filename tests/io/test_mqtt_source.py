@@ -21,10 +21,8 @@ import gmqtt
 import pytest
 
 from arrokoth import confkeys
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
+from arrokoth.engine import EngineError
 from arrokoth.functions import jsonvalue
-from arrokoth.io._mqtt_client import MqttSession
 from arrokoth.io.sources.base import SourceConfigError
 from arrokoth.io.sources.mqtt import MqttSource
 from arrokoth.io.sources.registry import source_class
@@ -33,16 +31,8 @@ from arrokoth.runtime.builder import attach, build_rule, detach
 from arrokoth.runtime.clock import RealClock
 from arrokoth.runtime.feed import StreamFeed
 from arrokoth.sql import parse
-from arrokoth.store import open_store
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    # redial within tens of milliseconds so reconnect tests finish quickly
-    monkeypatch.setattr(MqttSession, "BACKOFF_INITIAL", 0.02)
-    monkeypatch.setattr(MqttSession, "BACKOFF_MAX", 0.2)
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fast_mqtt_backoff")]
 
 
 def unique(prefix: str = "t") -> str:
@@ -564,15 +554,6 @@ def test_without_gmqtt_the_error_names_the_extra(monkeypatch):
 
 
 # --- through the engine ---------------------------------------------------------------------
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 def rule(sql: str, rule_id: str = "r1") -> dict:

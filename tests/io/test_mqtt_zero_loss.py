@@ -11,34 +11,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import gmqtt
 import pytest
 
 from arrokoth import confkeys
-from arrokoth.config import Config
-from arrokoth.engine import Engine
-from arrokoth.io._mqtt_client import MqttSession
 from arrokoth.io.sinks.mqtt import MqttSink
-from arrokoth.store import open_store
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fast_mqtt_backoff")]
 
 ROWS = 300
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(MqttSession, "BACKOFF_INITIAL", 0.02)
-    monkeypatch.setattr(MqttSession, "BACKOFF_MAX", 0.2)
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 def restart_gracefully(broker) -> None:
@@ -48,23 +28,8 @@ def restart_gracefully(broker) -> None:
     broker.proc = None
 
 
-async def persistent_subscriber(broker, topic: str, received: list[bytes], client_id: str) -> gmqtt.Client:
-    """A QoS 1 subscriber whose session the broker keeps (and persists) while it is away."""
-    client = gmqtt.Client(client_id, clean_session=False)
-    client.set_config({"reconnect_retries": 0})
-    client.on_message = lambda cl, t, payload, qos, props: received.append(payload)
-    subscribed = asyncio.Event()
-    client.on_subscribe = lambda *args: subscribed.set()
-    # MQTT 3.1.1: a session without clean_session outlives the connection (MQTT 5 would
-    # need a session expiry interval for that)
-    await client.connect(broker.host, broker.port, version=4)
-    client.subscribe(topic, qos=1)
-    await asyncio.wait_for(subscribed.wait(), 10)
-    return client
-
-
 async def test_output_broker_restart_mid_stream_loses_nothing(
-    engine, mosquitto, mosquitto_factory, tmp_path, eventually
+    engine, mosquitto, mosquitto_factory, tmp_path, eventually, persistent_subscriber
 ):
     out_broker = mosquitto_factory("persistence true", f"persistence_location {tmp_path}/")
     in_topic, out_topic = f"in/{uuid.uuid4().hex[:8]}", f"out/{uuid.uuid4().hex[:8]}"

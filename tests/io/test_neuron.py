@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -21,8 +20,7 @@ import pynng
 import pytest
 
 from arrokoth import confkeys
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
+from arrokoth.engine import EngineError
 from arrokoth.functions import jsonvalue
 from arrokoth.io import _nng
 from arrokoth.io.connectivity import ConnectionCheckError
@@ -37,7 +35,6 @@ from arrokoth.runtime.builder import attach, build_rule, detach
 from arrokoth.runtime.clock import RealClock
 from arrokoth.runtime.feed import StreamFeed
 from arrokoth.sql import parse
-from arrokoth.store import open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -48,12 +45,6 @@ EVENT = {
     "values": {"tag_name1": 11.22, "tag_name2": "string"},
     "errors": {"tag_name3": 122},
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)
@@ -271,7 +262,7 @@ async def test_source_reports_the_connection_and_redials_after_neuron_restarts(i
     assert r.out == [{"node_name": "node1"}, {"node_name": "node2"}]
 
 
-async def test_source_over_tcp(eventually):
+async def test_source_over_tcp(eventually, free_port):
     url = f"tcp://127.0.0.1:{free_port()}"
     async with neuron(url) as peer, running("SELECT group_name FROM demo", {"url": url}) as r:
         await eventually(lambda: r.source.status == 1)
@@ -387,15 +378,6 @@ async def test_ping_while_a_rule_holds_the_pair_connection(ipc_url, eventually):
 
 
 # --- through the engine -------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 async def test_a_rule_from_neuron_to_neuron_in_the_engine(engine, ipc_url, eventually):

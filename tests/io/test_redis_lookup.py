@@ -7,7 +7,6 @@ memory source and a memory sink.
 
 from __future__ import annotations
 
-import socket
 import sys
 import time
 import types
@@ -19,8 +18,7 @@ import pytest
 import redis
 
 from arrokoth import confkeys
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
+from arrokoth.engine import EngineError
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.lookup import base as lookup_base
 from arrokoth.io.lookup.base import LookupConfigError, LookupFailed
@@ -29,7 +27,6 @@ from arrokoth.io.lookup.registry import lookup_class
 from arrokoth.io.memory_bus import bus
 from arrokoth.plan.streams import StreamDef
 from arrokoth.sql import parse
-from arrokoth.store import open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -43,20 +40,6 @@ def fast_backoff(monkeypatch):
 @pytest.fixture
 def prefix() -> str:
     return f"lk{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def r(redis_server) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=redis_server.host, port=redis_server.port, db=0)
-    yield client
-    client.close()
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def table_def(datasource: str = "0") -> StreamDef:
@@ -229,8 +212,8 @@ async def test_ping_succeeds(redis_server):
     await RedisLookupTable.ping({"addr": f"127.0.0.1:{redis_server.port}", "datasource": "5"}, 5)
 
 
-async def test_ping_a_closed_port_is_refused():
-    port = closed_port()
+async def test_ping_a_closed_port_is_refused(closed_port):
+    port = closed_port
     with pytest.raises(ConnectionCheckError, match=rf"^redis 127.0.0.1:{port}: connection refused$"):
         await RedisLookupTable.ping({"addr": f"127.0.0.1:{port}"}, 5)
 
@@ -252,15 +235,6 @@ async def test_ping_checks_the_properties():
 
 
 # --- in a rule ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 class Output:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import socket
 import sys
 import uuid
 import zlib
@@ -22,8 +21,7 @@ import pytest
 import redis
 
 from arrokoth import confkeys
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
+from arrokoth.engine import EngineError
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.sinks.base import CONNECTED, DISCONNECTED, SinkConfigError, SinkSendError
 from arrokoth.io.sinks.redispub import RedisPubSink
@@ -36,7 +34,6 @@ from arrokoth.runtime.builder import attach, build_rule, detach
 from arrokoth.runtime.clock import RealClock
 from arrokoth.runtime.feed import StreamFeed
 from arrokoth.sql import parse
-from arrokoth.store import open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -47,26 +44,12 @@ def fast_backoff(monkeypatch):
     monkeypatch.setattr(RedisSubSource, "BACKOFF_MAX", 0.2)
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def unique(prefix: str = "ch") -> str:
     return f"{prefix}.{uuid.uuid4().hex[:10]}"
 
 
 def addr(server) -> str:
     return f"{server.host}:{server.port}"
-
-
-@pytest.fixture
-def r(redis_server) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=redis_server.host, port=redis_server.port, db=0)
-    yield client
-    client.close()
 
 
 class Listener:
@@ -366,7 +349,7 @@ async def test_the_sink_with_a_password(redis_factory, eventually):
         client.close()
 
 
-async def test_the_sink_fails_recoverably_while_the_server_is_away(redis_factory):
+async def test_the_sink_fails_recoverably_while_the_server_is_away(redis_factory, free_port):
     server = redis_factory()
     sink = RedisPubSink({"address": server.address, "channel": "c"})
     try:
@@ -381,7 +364,7 @@ async def test_the_sink_fails_recoverably_while_the_server_is_away(redis_factory
         await sink.send_async(b"3", None)
     finally:
         await sink.aclose()
-    closed = RedisPubSink({"address": f"127.0.0.1:{closed_port()}", "channel": "c"})
+    closed = RedisPubSink({"address": f"127.0.0.1:{free_port()}", "channel": "c"})
     with pytest.raises(SinkSendError, match="connection refused"):
         await closed.connect()
     await closed.aclose()
@@ -410,9 +393,9 @@ def test_sink_defaults():
 
 
 @pytest.mark.parametrize("cls", [RedisSubSource, RedisPubSink])
-async def test_ping(cls, redis_server, redis_factory):
+async def test_ping(cls, redis_server, redis_factory, closed_port):
     await cls.ping({"address": addr(redis_server), "db": 3}, 5)
-    port = closed_port()
+    port = closed_port
     with pytest.raises(ConnectionCheckError, match=rf"^redis 127.0.0.1:{port}: connection refused$"):
         await cls.ping({"address": f"127.0.0.1:{port}"}, 5)
     server = redis_factory("--requirepass", "s3cret")
@@ -431,15 +414,6 @@ async def test_ping_an_unknown_host():
 
 
 # --- through the engine: a redisSub stream, a rule, a redisPub action ----------------------
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 async def test_a_rule_from_redis_sub_to_redis_pub(engine, redis_server, r, eventually):

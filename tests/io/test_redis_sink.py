@@ -8,44 +8,27 @@ back what it stored. Outages use a redis-server of the test's own (`redis_factor
 from __future__ import annotations
 
 import contextlib
-import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import redis
 
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
+from arrokoth.engine import EngineError
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.memory_bus import bus
 from arrokoth.io.sinks.base import CONNECTED, DISCONNECTED, SinkConfigError, SinkSendError
 from arrokoth.io.sinks.redis import RedisRowError, RedisSink
 from arrokoth.io.sinks.registry import sink_class
-from arrokoth.store import open_store
 
 pytestmark = pytest.mark.anyio
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def prefix() -> str:
     return f"sk{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def r(redis_server) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=redis_server.host, port=redis_server.port, db=0)
-    yield client
-    client.close()
 
 
 @contextlib.asynccontextmanager
@@ -201,8 +184,8 @@ async def test_multiple_with_delete_removes_every_field_key(redis_server, r, pre
 # --- the connection -----------------------------------------------------------------------
 
 
-async def test_a_closed_port_fails_to_connect_with_a_recoverable_error():
-    sink = RedisSink({"addr": f"127.0.0.1:{closed_port()}", "key": "k"})
+async def test_a_closed_port_fails_to_connect_with_a_recoverable_error(closed_port):
+    sink = RedisSink({"addr": f"127.0.0.1:{closed_port}", "key": "k"})
     try:
         with pytest.raises(SinkSendError, match="connection refused"):
             await sink.connect()
@@ -286,10 +269,10 @@ def test_without_redis_py_the_error_names_the_extra(monkeypatch):
 # --- connectivity checks ------------------------------------------------------------------
 
 
-async def test_ping(redis_server, redis_factory):
+async def test_ping(redis_server, redis_factory, closed_port):
     # only the connection properties matter: no key is needed to reach Redis
     await RedisSink.ping({"addr": addr(redis_server), "db": 1}, 5)
-    port = closed_port()
+    port = closed_port
     with pytest.raises(ConnectionCheckError, match=rf"^redis 127.0.0.1:{port}: connection refused$"):
         await RedisSink.ping({"addr": f"127.0.0.1:{port}"}, 5)
     server = redis_factory("--requirepass", "s3cret")
@@ -301,15 +284,6 @@ async def test_ping(redis_server, redis_factory):
 
 
 # --- in a rule ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 def metric(engine, name: str) -> Any:

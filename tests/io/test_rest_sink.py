@@ -10,12 +10,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
+from arrokoth.engine import EngineError
 from arrokoth.io.memory_bus import bus
 from arrokoth.io.sinks.base import CONNECTED, DISCONNECTED, SinkConfigError, SinkSendError
 from arrokoth.io.sinks.rest import RestRequestError, RestSink, form_body
-from arrokoth.store import open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -256,13 +254,10 @@ def test_properties_read_as_ekuiper_does():
 
 
 @pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    eng.create_stream('CREATE STREAM readings () WITH (DATASOURCE="rest/in", TYPE="memory")')
-    yield eng
-    await eng.close()
+def engine(engine):
+    """The conftest's engine with a memory stream `readings` (topic rest/in)."""
+    engine.create_stream('CREATE STREAM readings () WITH (DATASOURCE="rest/in", TYPE="memory")')
+    return engine
 
 
 async def test_a_rule_posts_each_row(engine, http_endpoint, eventually):

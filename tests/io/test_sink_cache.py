@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-import socket
 import sqlite3
 import time
 from collections import deque
@@ -38,12 +37,6 @@ DEADLINE = 10.0
 START = 1_700_000_000_000
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def eventually(cond, what: str, timeout: float = DEADLINE) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
@@ -58,8 +51,8 @@ async def eventually(cond, what: str, timeout: float = DEADLINE) -> None:
 class TcpDestination:
     """Records newline-framed messages and acknowledges each one with `ok`."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int) -> None:
+        self.port = port
         self.received: list[bytes] = []
         self.reject = 0  # answer `err` to this many of the next messages (not recorded)
         self.ack_delay = 0.0
@@ -179,8 +172,8 @@ class TcpLineSink(AsyncSink):
 
 
 @pytest.fixture
-async def dest():
-    d = TcpDestination()
+async def dest(free_port):
+    d = TcpDestination(free_port())
     yield d
     if d.up:
         await d.stop()

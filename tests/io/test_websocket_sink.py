@@ -16,91 +16,16 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.asyncio.server import serve
-from websockets.exceptions import ConnectionClosed
 
-from arrokoth.config import Config
 from arrokoth.engine import Engine, EngineError
 from arrokoth.io import _websocket, http_listener
-from arrokoth.io._websocket import WsClient
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.memory_bus import bus
 from arrokoth.io.sinks.base import AsyncSink, SinkConfigError, SinkSendError
 from arrokoth.io.sinks.registry import sink_class
 from arrokoth.io.sinks.websocket import WebsocketSink
-from arrokoth.store import open_store
 
-pytestmark = pytest.mark.anyio
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(WsClient, "BACKOFF_INITIAL", 0.02)
-    monkeypatch.setattr(WsClient, "BACKOFF_MAX", 0.2)
-
-
-class WsServer:
-    """A websockets server on a loopback port: records the paths dialled and what clients
-    send, sends to them on demand, and can stop and start again on the same port."""
-
-    def __init__(self, ssl_context: ssl.SSLContext | None = None):
-        self.port = free_port()
-        self.ssl = ssl_context
-        self.paths: list[str] = []
-        self.received: list[str | bytes] = []
-        self.clients: set[Any] = set()
-        self._server: Any = None
-
-    @property
-    def addr(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    async def _handle(self, ws: Any) -> None:
-        self.paths.append(ws.request.path)
-        self.clients.add(ws)
-        try:
-            async for message in ws:
-                self.received.append(message)
-        except ConnectionClosed:
-            pass
-        finally:
-            self.clients.discard(ws)
-
-    async def start(self) -> None:
-        self._server = await serve(self._handle, "127.0.0.1", self.port, ssl=self.ssl, compression=None)
-
-    async def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-
-    async def send(self, message: str | bytes) -> None:
-        for ws in list(self.clients):
-            await ws.send(message)
-
-
-@pytest.fixture
-async def ws_server():
-    server = WsServer()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fast_ws_backoff")]
 
 
 def ws_url(engine: Engine, path: str) -> str:
@@ -127,8 +52,8 @@ async def test_sends_text_and_binary_frames_to_the_server(ws_server, eventually)
     assert _websocket._clients == {}
 
 
-async def test_send_raises_while_the_server_is_down_and_recovers(eventually):
-    server = WsServer()
+async def test_send_raises_while_the_server_is_down_and_recovers(eventually, ws_server_factory):
+    server = ws_server_factory()
     sink = WebsocketSink({"addr": server.addr, "path": "/x"})
     statuses: list[int] = []
     sink._status_listener = lambda s: statuses.append(s.status)
@@ -164,12 +89,12 @@ async def test_send_before_connect_raises():
         await sink.send_async(b"{}", None)
 
 
-async def test_tls_with_a_client_certificate(tls_certs, eventually):
+async def test_tls_with_a_client_certificate(tls_certs, eventually, ws_server_factory):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(tls_certs.server_cert, tls_certs.server_key)
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.load_verify_locations(tls_certs.ca)
-    server = WsServer(ctx)
+    server = ws_server_factory(ctx)
     await server.start()
     sink = WebsocketSink({"addr": f"wss://{server.addr}", "path": "/tls", "rootCaPath": str(tls_certs.ca),
                           "certificationPath": str(tls_certs.client_cert),
@@ -293,7 +218,7 @@ async def test_a_bad_action_fails_the_rule_creation(engine):
 # --- connectivity checks ----------------------------------------------------------------------------
 
 
-async def test_ping(ws_server, eventually):
+async def test_ping(ws_server, eventually, free_port):
     await WebsocketSink.ping({"addr": ws_server.addr, "path": "/check"}, 5)
     await eventually(lambda: ws_server.paths == ["/check"])
     port = free_port()

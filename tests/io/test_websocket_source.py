@@ -16,13 +16,10 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from arrokoth.config import Config
 from arrokoth.engine import Engine, EngineError
 from arrokoth.io import _websocket
-from arrokoth.io._websocket import WsClient
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.memory_bus import bus
 from arrokoth.io.sources.base import CONNECTED, DISCONNECTED, SourceConfigError
@@ -32,79 +29,8 @@ from arrokoth.plan.streams import StreamDef
 from arrokoth.runtime.clock import RealClock
 from arrokoth.runtime.feed import StreamFeed
 from arrokoth.sql import parse
-from arrokoth.store import open_store
 
-pytestmark = pytest.mark.anyio
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(WsClient, "BACKOFF_INITIAL", 0.02)
-    monkeypatch.setattr(WsClient, "BACKOFF_MAX", 0.2)
-
-
-class WsServer:
-    """A websockets server on a loopback port: records the paths dialled and what clients
-    send, sends to them on demand, and can stop and start again on the same port."""
-
-    def __init__(self, ssl_context: ssl.SSLContext | None = None):
-        self.port = free_port()
-        self.ssl = ssl_context
-        self.paths: list[str] = []
-        self.received: list[str | bytes] = []
-        self.clients: set[Any] = set()
-        self._server: Any = None
-
-    @property
-    def addr(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    async def _handle(self, ws: Any) -> None:
-        self.paths.append(ws.request.path)
-        self.clients.add(ws)
-        try:
-            async for message in ws:
-                self.received.append(message)
-        except ConnectionClosed:
-            pass
-        finally:
-            self.clients.discard(ws)
-
-    async def start(self) -> None:
-        self._server = await serve(self._handle, "127.0.0.1", self.port, ssl=self.ssl, compression=None)
-
-    async def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-
-    async def send(self, message: str | bytes) -> None:
-        for ws in list(self.clients):
-            await ws.send(message)
-
-
-@pytest.fixture
-async def ws_server():
-    server = WsServer()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fast_ws_backoff")]
 
 
 @pytest.fixture
@@ -236,8 +162,8 @@ async def test_client_mode_reconnects_when_the_server_comes_back(engine, ws_serv
     assert ws_server.paths == ["/feed", "/feed"]
 
 
-async def test_a_server_that_is_down_does_not_fail_the_rule(engine, results, eventually):
-    server = WsServer()  # not started yet
+async def test_a_server_that_is_down_does_not_fail_the_rule(engine, results, eventually, ws_server_factory):
+    server = ws_server_factory()  # not started yet
     engine.create_stream(f'CREATE STREAM s () WITH (DATASOURCE="/late", TYPE="websocket", '
                          f'EXTRA={extra(addr=server.addr)})')
     await add_rule(engine, "r1", "s")
@@ -253,12 +179,12 @@ async def test_a_server_that_is_down_does_not_fail_the_rule(engine, results, eve
         await server.stop()
 
 
-async def test_client_mode_over_tls(engine, tls_certs, results, eventually):
+async def test_client_mode_over_tls(engine, tls_certs, results, eventually, ws_server_factory):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(tls_certs.server_cert, tls_certs.server_key)
     ctx.verify_mode = ssl.CERT_REQUIRED  # and the client must show its certificate
     ctx.load_verify_locations(tls_certs.ca)
-    server = WsServer(ctx)
+    server = ws_server_factory(ctx)
     await server.start()
     try:
         props = {"addr": server.addr, "scheme": "wss", "rootCaPath": str(tls_certs.ca),
@@ -350,7 +276,7 @@ async def test_ping_a_live_server(ws_server, eventually):
     await eventually(lambda: ws_server.paths == ["/p", "/"])
 
 
-async def test_ping_a_closed_port_is_refused():
+async def test_ping_a_closed_port_is_refused(free_port):
     port = free_port()
     with pytest.raises(ConnectionCheckError) as e:
         await WebsocketSource.ping({"addr": f"127.0.0.1:{port}", "path": "/p"}, 5)
@@ -367,10 +293,10 @@ async def test_ping_a_path_the_server_does_not_serve(engine, http_endpoint):
         await WebsocketSource.ping({"addr": f"127.0.0.1:{http_endpoint.port}", "path": "/p"}, 5)
 
 
-async def test_ping_checks_the_certificate(tls_certs):
+async def test_ping_checks_the_certificate(tls_certs, ws_server_factory):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(tls_certs.server_cert, tls_certs.server_key)
-    server = WsServer(ctx)
+    server = ws_server_factory(ctx)
     await server.start()
     try:
         props = {"addr": f"wss://{server.addr}", "path": "/p"}
@@ -382,7 +308,7 @@ async def test_ping_checks_the_certificate(tls_certs):
         await server.stop()
 
 
-async def test_ping_in_server_mode_checks_the_listener_can_bind():
+async def test_ping_in_server_mode_checks_the_listener_can_bind(free_port):
     from arrokoth.io import http_listener
 
     listener = http_listener.configure("127.0.0.1", free_port())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,8 +20,7 @@ import zmq
 import zmq.asyncio
 
 from arrokoth import confkeys
-from arrokoth.config import Config
-from arrokoth.engine import Engine, EngineError
+from arrokoth.engine import EngineError
 from arrokoth.functions import jsonvalue
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.sinks.base import SinkConfigError, SinkSendError
@@ -36,19 +34,12 @@ from arrokoth.runtime.builder import attach, build_rule, detach
 from arrokoth.runtime.clock import RealClock
 from arrokoth.runtime.feed import StreamFeed
 from arrokoth.sql import parse
-from arrokoth.store import open_store
 
 pytestmark = pytest.mark.anyio
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def endpoint() -> str:
+def endpoint(free_port) -> str:
     return f"tcp://127.0.0.1:{free_port()}"
 
 
@@ -342,16 +333,7 @@ async def test_sink_ping(endpoint):
 # --- through the engine -------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
-
-
-async def test_a_rule_from_zmq_to_zmq_in_the_engine(engine, eventually):
+async def test_a_rule_from_zmq_to_zmq_in_the_engine(engine, eventually, free_port):
     source_server, sink_server = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
     confkeys.put(engine, "sources", "zmq", "local", {"server": source_server})
     engine.create_stream('CREATE STREAM demo () WITH (DATASOURCE="sensors", TYPE="zmq", CONF_KEY="local")')

@@ -6,24 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from arrokoth.config import Config
-from arrokoth.engine import Engine
 from arrokoth.server.app import create_app
-from arrokoth.store import open_store
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    yield eng
-    await eng.close()
 
 
 @pytest.fixture

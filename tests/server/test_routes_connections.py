@@ -12,7 +12,6 @@ import asyncio
 import itertools
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -44,15 +43,10 @@ _names = itertools.count()
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def closed_server() -> str:
-    """A broker URL nothing listens on: dialling it is refused at once."""
-    return f"tcp://127.0.0.1:{free_port()}"
+@pytest.fixture
+def closed_server(free_port: Callable[[], int]) -> Callable[[], str]:
+    """`closed_server()`: a broker URL nothing listens on, so dialling it is refused at once."""
+    return lambda: f"tcp://127.0.0.1:{free_port()}"
 
 
 def unique(prefix: str) -> str:
@@ -152,10 +146,10 @@ async def rule(api, rid: str, sql: str, actions: list | None = None) -> httpx.Re
                                           "actions": actions or [{"memory": {"topic": unique("out")}}]})
 
 
-async def referenced_setup(api, server: str | None = None) -> str:
-    """Connection c1, confKey ck selecting it, stream s1 on topic t/1 through ck: the usual
-    arrangement of spec §4.3. Returns the topic."""
-    await create(api, "c1", server or closed_server())
+async def referenced_setup(api, server: str) -> str:
+    """Connection c1 to `server`, confKey ck selecting it, stream s1 on topic t/1 through ck:
+    the usual arrangement of spec §4.3. Returns the topic."""
+    await create(api, "c1", server)
     await conf_key(api, "sources", "mqtt", "ck", {"connectionSelector": "c1"})
     await mqtt_stream(api, "s1", "t/1", "ck")
     return "t/1"
@@ -280,7 +274,7 @@ def http_endpoint():
 # --- POST /connections -----------------------------------------------------------------------
 
 
-async def test_create_answers_before_dialling_and_reports_the_failure(api):
+async def test_create_answers_before_dialling_and_reports_the_failure(api, closed_server):
     server = closed_server()
     r = await api.post("/connections", json={"id": "c1", "typ": "mqtt", "props": {"server": server}})
     assert_text(r, "success", 201)
@@ -302,12 +296,12 @@ async def test_create_against_a_broker_connects(api, mosquitto):
     assert r.headers["content-type"] == "application/json"
 
 
-async def test_create_stores_the_props(api, engine):
+async def test_create_stores_the_props(api, engine, closed_server):
     await create(api, "c1", closed_server(), username="u")
     assert engine.store.items("connections.mqtt") == {"c1": (await get(api, "c1"))["props"]}
 
 
-async def test_a_type_is_matched_case_insensitively(api, engine):
+async def test_a_type_is_matched_case_insensitively(api, engine, closed_server):
     server = closed_server()
     r = await api.post("/connections", json={"id": "c1", "typ": "MQTT", "props": {"server": server}})
     assert_text(r, "success", 201)
@@ -315,7 +309,7 @@ async def test_a_type_is_matched_case_insensitively(api, engine):
     assert engine.store.items("connections.mqtt") == {"c1": {"server": server}}
 
 
-async def test_create_a_duplicate(api):
+async def test_create_a_duplicate(api, closed_server):
     await create(api, "c1", closed_server())
     r = await api.post("/connections", json={"id": "c1", "typ": "mqtt", "props": {"server": closed_server()}})
     assert_error(r, "create connection failed: connection c1 already been created")
@@ -393,7 +387,7 @@ async def test_get_a_missing_connection(api):
     assert_error(await api.get("/connections/x"), "connection x not existed")
 
 
-async def test_list(api):
+async def test_list(api, closed_server):
     r = await api.get("/connections")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     assert r.content == b"[]"
@@ -437,7 +431,7 @@ async def test_a_stateless_connection_down_at_creation(api, fake_type):
 # --- PUT /connections/{id} -------------------------------------------------------------------
 
 
-async def test_update_replaces_the_connection(api, engine, mosquitto):
+async def test_update_replaces_the_connection(api, engine, mosquitto, closed_server):
     await create(api, "c1", closed_server())
     await status_is(api, "c1", "disconnected")
     old_client = engine.connections.pool.get("c1").client
@@ -451,7 +445,7 @@ async def test_update_replaces_the_connection(api, engine, mosquitto):
     assert engine.store.items("connections.mqtt") == {"c1": {"server": mosquitto.url}}
 
 
-async def test_update_may_change_the_type(api, engine, fake_type):
+async def test_update_may_change_the_type(api, engine, fake_type, closed_server):
     await create(api, "c1", closed_server())
     r = await api.put("/connections/c1", json={"typ": "fake", "props": {"server": "fake://x"}})
     assert_text(r, "success")
@@ -465,7 +459,7 @@ async def test_update_may_change_the_type(api, engine, fake_type):
     assert fake_type.closed == ["c1"] and fake_type.opened == ["c1", "c1"]
 
 
-async def test_update_errors(api, engine):
+async def test_update_errors(api, engine, closed_server):
     server = closed_server()
     await create(api, "c1", server)
     assert_error(await api.put("/connections/x", json={"typ": "mqtt", "props": {}}),
@@ -484,7 +478,7 @@ async def test_update_errors(api, engine):
 # --- DELETE /connections/{id} ----------------------------------------------------------------
 
 
-async def test_delete_is_idempotent(api, engine):
+async def test_delete_is_idempotent(api, engine, closed_server):
     await create(api, "c1", closed_server())
     assert_text(await api.delete("/connections/c1"), "success")
     assert_error(await api.get("/connections/c1"), "connection c1 not existed")
@@ -503,7 +497,7 @@ async def test_delete_closes_the_client(api, fake_type):
 # --- references from rules -------------------------------------------------------------------
 
 
-async def test_a_referenced_connection_cannot_be_dropped_or_updated(api, engine):
+async def test_a_referenced_connection_cannot_be_dropped_or_updated(api, engine, closed_server):
     server = closed_server()
     topic = await referenced_setup(api, server)
     r = await rule(api, "r1", "SELECT * FROM s1")
@@ -535,8 +529,8 @@ async def test_a_referenced_connection_cannot_be_dropped_or_updated(api, engine)
     assert engine.store.items("connections.mqtt") == {}
 
 
-async def test_two_rules_reference_the_same_connection(api):
-    topic = await referenced_setup(api)
+async def test_two_rules_reference_the_same_connection(api, closed_server):
+    topic = await referenced_setup(api, closed_server())
     await conf_key(api, "sources", "mqtt", "ck2", {"connectionSelector": "c1", "qos": 1})
     await mqtt_stream(api, "s2", "t/2", "ck2")
     assert (await rule(api, "r1", "SELECT * FROM s1")).status_code == 201
@@ -566,8 +560,8 @@ async def test_a_rule_selecting_a_missing_connection(api, engine):
     assert not engine.sources and (await ids(api, force_all=True)) == []
 
 
-async def test_a_rule_cannot_start_once_its_connection_is_dropped(api):
-    await referenced_setup(api)
+async def test_a_rule_cannot_start_once_its_connection_is_dropped(api, closed_server):
+    await referenced_setup(api, closed_server())
     assert (await rule(api, "r1", "SELECT * FROM s1")).status_code == 201
     assert (await api.post("/rules/r1/stop")).status_code == 200
     assert_text(await api.delete("/connections/c1"), "success")
@@ -578,7 +572,7 @@ async def test_a_rule_cannot_start_once_its_connection_is_dropped(api):
     assert (await ids(api, force_all=True)) == []
 
 
-async def test_a_sink_selects_a_connection(api, engine):
+async def test_a_sink_selects_a_connection(api, engine, closed_server):
     server = closed_server()
     await create(api, "c1", server)
     r = await api.post("/streams", json={"sql": 'CREATE STREAM m () WITH (TYPE="memory", DATASOURCE="m")'})
@@ -600,7 +594,7 @@ async def test_a_sink_selects_a_connection(api, engine):
     assert_text(await api.delete("/connections/c1"), "success")
 
 
-async def test_a_sink_selects_a_connection_through_its_resource_id(api):
+async def test_a_sink_selects_a_connection_through_its_resource_id(api, closed_server):
     await create(api, "c1", closed_server())
     await conf_key(api, "sinks", "mqtt", "sk", {"connectionSelector": "c1"})
     r = await api.post("/streams", json={"sql": 'CREATE STREAM m () WITH (TYPE="memory", DATASOURCE="m")'})
@@ -660,7 +654,7 @@ async def test_rules_share_one_broker_connection(api, mosquitto):
 # --- anonymous connections -------------------------------------------------------------------
 
 
-async def test_anonymous_connections(api, engine):
+async def test_anonymous_connections(api, engine, closed_server):
     server = closed_server()
     topic = unique("anon")
     await conf_key(api, "sources", "mqtt", "direct", {"server": server})
@@ -691,7 +685,7 @@ async def test_anonymous_connections(api, engine):
     assert_error(await api.get(f"/connections/{sink_id}"), f"connection {sink_id} not existed")
 
 
-async def test_an_anonymous_id_does_not_clash_with_a_named_one(api):
+async def test_an_anonymous_id_does_not_clash_with_a_named_one(api, closed_server):
     server = closed_server()
     topic = unique("clash")
     await create(api, f"{topic}-mqtt-sink", server)
@@ -707,7 +701,7 @@ async def test_an_anonymous_id_does_not_clash_with_a_named_one(api):
 # --- persistence -----------------------------------------------------------------------------
 
 
-async def test_connections_survive_a_restart(tmp_path):
+async def test_connections_survive_a_restart(tmp_path, closed_server):
     store = f"sqlite:{tmp_path / 'arrokoth.db'}"
     server = closed_server()
     async with served(tmp_path, store) as (api, _):
@@ -732,7 +726,7 @@ def write_yaml(tmp_path: Path, text: str) -> None:
     path.write_text(text)
 
 
-async def test_connection_yaml_seeds_the_store(tmp_path):
+async def test_connection_yaml_seeds_the_store(tmp_path, closed_server):
     store = f"sqlite:{tmp_path / 'arrokoth.db'}"
     server, other = closed_server(), closed_server()
     write_yaml(tmp_path, f"mqtt:\n  c9:\n    server: {server}\n  c8:\n    server: {server}\n")
@@ -759,7 +753,7 @@ async def test_connection_yaml_seeds_the_store(tmp_path):
         assert engine.store.items("connections.mqtt")["c7"] == {"server": server}  # no xOperation kept
 
 
-async def test_connection_yaml_with_an_explicit_create(tmp_path):
+async def test_connection_yaml_with_an_explicit_create(tmp_path, closed_server):
     server = closed_server()
     write_yaml(tmp_path, f"mqtt:\n  c9:\n    server: {server}\n    xOperation: create\n")
     async with served(tmp_path) as (api, engine):
@@ -767,7 +761,7 @@ async def test_connection_yaml_with_an_explicit_create(tmp_path):
         assert engine.store.items("connections.mqtt") == {"c9": {"server": server}}
 
 
-async def test_a_broken_connection_yaml_does_not_stop_the_engine(tmp_path, caplog):
+async def test_a_broken_connection_yaml_does_not_stop_the_engine(tmp_path, caplog, closed_server):
     server = closed_server()
     write_yaml(tmp_path, f"mqtt:\n  bad: {server}\n  good:\n    server: {server}\n  worse:\n    server: nope://x\n")
     with caplog.at_level(logging.ERROR, logger="arrokoth.connections"):
@@ -783,7 +777,7 @@ async def test_a_broken_connection_yaml_does_not_stop_the_engine(tmp_path, caplo
 # --- export and import -----------------------------------------------------------------------
 
 
-async def test_export_and_import(tmp_path):
+async def test_export_and_import(tmp_path, closed_server):
     server = closed_server()
     async with served(tmp_path / "a") as (api, _):
         await create(api, "c1", server, username="u")
@@ -802,7 +796,7 @@ async def test_export_and_import(tmp_path):
         assert engine.store.items("connections.mqtt") == {"c1": {"server": server, "username": "u"}}
 
 
-async def test_an_import_reopens_a_changed_connection(api):
+async def test_an_import_reopens_a_changed_connection(api, closed_server):
     server, other = closed_server(), closed_server()
     await create(api, "c1", server)
     document = {"connectionConfig": {"mqtt": json.dumps({"c1": {"server": other}, "c2": {"server": other}})}}
@@ -812,7 +806,7 @@ async def test_an_import_reopens_a_changed_connection(api):
     assert (await ids(api)) == ["c1", "c2"]
 
 
-async def test_the_connection_confkeys_share_the_store(api):
+async def test_the_connection_confkeys_share_the_store(api, closed_server):
     """`PUT /metadata/connections/{typ}/confKeys/{key}` writes the stored connection only."""
     server = closed_server()
     await create(api, "c1", server)
@@ -848,7 +842,7 @@ async def test_mqtt_check(api, mosquitto, kind):
 
 
 @pytest.mark.parametrize("kind", ["sources", "sinks"])
-async def test_mqtt_check_of_a_closed_port(api, kind):
+async def test_mqtt_check_of_a_closed_port(api, kind, closed_server):
     server = closed_server()
     message = error_of(await api.post(f"/metadata/{kind}/connection/mqtt", json={"server": server}), code=1003)
     assert message.startswith(f"found error when connecting for {server}: ")
@@ -882,7 +876,7 @@ async def test_http_check(api, http_endpoint, kind, typ):
 
 
 @pytest.mark.parametrize(("kind", "typ"), [("sinks", "rest"), ("sources", "httppull")])
-async def test_http_check_of_a_closed_port_says_refused(api, kind, typ):
+async def test_http_check_of_a_closed_port_says_refused(api, kind, typ, free_port):
     url = f"http://127.0.0.1:{free_port()}/data"
     message = error_of(await api.post(f"/metadata/{kind}/connection/{typ}", json={"url": url}), code=1003)
     assert message.startswith(url)
@@ -898,7 +892,7 @@ async def test_check_needs_an_object(api, body):
 # --- secrets ---------------------------------------------------------------------------------
 
 
-async def test_secrets_are_never_logged(api, caplog):
+async def test_secrets_are_never_logged(api, caplog, closed_server):
     secret = "s3cr3t-pw"
     with caplog.at_level(logging.DEBUG):
         await create(api, "c1", closed_server(), username="u", password=secret)

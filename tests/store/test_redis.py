@@ -5,7 +5,6 @@ The shared contract runs against Redis too, in test_base.py.
 
 from __future__ import annotations
 
-import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,12 +12,6 @@ import pytest
 
 from arrokoth.store import StoreError
 from arrokoth.store.redis import RedisStore
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_layout_is_one_hash_per_namespace(redis_store):
@@ -70,7 +63,7 @@ def test_concurrent_writes_from_threads(redis_store):
     assert len(redis_store.keys("ns")) == 8 * 50
 
 
-def test_unreachable_server_is_a_store_error():
+def test_unreachable_server_is_a_store_error(free_port):
     with pytest.raises(StoreError, match="cannot reach"):
         RedisStore(f"redis://127.0.0.1:{free_port()}/0")
 

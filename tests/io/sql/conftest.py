@@ -15,12 +15,11 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +30,6 @@ START_TIMEOUT = 60.0
 USER = "arrokoth"
 PASSWORD = "s3cret:pw@1"  # characters a URL must escape, on purpose
 DATABASE = "arrokoth"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_user(name: str) -> dict[str, Any]:
@@ -133,7 +126,7 @@ def _stop(proc: subprocess.Popen, sig: int) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[DbServer]:
+def postgres_server(free_port: Callable[[], int]) -> Iterator[DbServer]:
     """PostgreSQL on a free loopback port; user arrokoth (scram password), database arrokoth."""
     bindir = _postgres_bin()
     work = _workdir("arrokoth-pg-")
@@ -180,7 +173,7 @@ def _pg_create_db(port: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def mariadb_server() -> Iterator[DbServer]:
+def mariadb_server(free_port: Callable[[], int]) -> Iterator[DbServer]:
     """MariaDB on a free loopback port; user arrokoth with a password, database arrokoth."""
     mariadbd = shutil.which("mariadbd") or ("/usr/sbin/mariadbd" if Path("/usr/sbin/mariadbd").exists() else None)
     install = shutil.which("mariadb-install-db")
@@ -237,12 +230,6 @@ def _maria_ready(port: int) -> bool:
         return False
     conn.close()
     return True
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port nothing listens on (connections to it are refused)."""
-    return free_port()
 
 
 # --- one database of each kind, for parametrized tests --------------------------------------

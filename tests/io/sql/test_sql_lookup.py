@@ -132,21 +132,6 @@ async def test_ping(mariadb_server, closed_port):
 # --- in the engine -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def engine(tmp_path):
-    from arrokoth.config import Config
-    from arrokoth.engine import Engine
-    from arrokoth.store import open_store
-
-    e = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-               open_store("sqlite::memory:"))
-    await e.open()
-    try:
-        yield e
-    finally:
-        await e.close()
-
-
 def extra(props: dict) -> str:
     return json.dumps(props).replace('"', '\\"')
 

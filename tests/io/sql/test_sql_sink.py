@@ -179,17 +179,10 @@ async def test_ping(postgres_server, closed_port):
 
 
 @pytest.fixture
-async def engine(tmp_path):
-    from arrokoth.config import Config
-    from arrokoth.engine import Engine
-    from arrokoth.store import open_store
-
-    eng = Engine(Config({"basic": {"httpServerIp": "127.0.0.1", "httpServerPort": 0}}, data_dir=tmp_path),
-                 open_store("sqlite::memory:"))
-    await eng.open()
-    eng.create_stream('CREATE STREAM readings () WITH (DATASOURCE="sql/sink/in", TYPE="memory")')
-    yield eng
-    await eng.close()
+def engine(engine):
+    """The conftest's engine with a memory stream `readings` (topic sql/sink/in)."""
+    engine.create_stream('CREATE STREAM readings () WITH (DATASOURCE="sql/sink/in", TYPE="memory")')
+    return engine
 
 
 async def test_a_rule_writes_its_results(db, engine, eventually):
