@@ -25,7 +25,7 @@ import redis
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
-from arrokoth.io._mqtt_client import MqttSession
+from arrokoth.io._mqtt_session import MqttSession
 from arrokoth.io._websocket import WsClient
 
 DEADLINE = 10.0

@@ -26,7 +26,7 @@ from arrokoth.config import Config
 from arrokoth.engine import Engine
 from arrokoth.functions import jsonvalue
 from arrokoth.io import connections as pool_module
-from arrokoth.io._mqtt_client import MqttSession
+from arrokoth.io._mqtt_session import MqttSession
 from arrokoth.io.connections import Connection, ConnectionType
 from arrokoth.io.memory_bus import bus
 from arrokoth.server.app import create_app

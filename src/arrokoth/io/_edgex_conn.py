@@ -12,15 +12,13 @@ MQTT connectors' own.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
 from arrokoth.io import _mqtt_client as mq
 from arrokoth.io._gostrconv import parse_bool, parse_int
-from arrokoth.io.connectivity import ConnectionCheckError, bounded
+from arrokoth.io._mqtt_session import ping_settings
 from arrokoth.io.props import MissingExtra, prop, require_extra
 
 _OPTIONAL_KEYS = (
@@ -144,25 +142,4 @@ def bus_settings(props: dict) -> BusSettings:
 
 async def check_bus(settings: BusSettings, timeout: float) -> None:
     """Connect (and authenticate) once within `timeout`; ConnectionCheckError says why not."""
-    from gmqtt.mqtt.handler import MQTTConnectError
-
-    s = settings.mqtt
-    # a client id of its own: the configured one would take over a running rule's session
-    client = mq._client_class()(mq.default_client_id(), clean_session=True)
-    client.level = s.level
-    if s.username:
-        client.set_auth_credentials(s.username, s.password or None)
-    what = f"edgex message bus {s.server}"
-    try:
-        await bounded(what, client.connect(s.host, s.port, ssl=s.tls or False, keepalive=s.keepalive,
-                                           version=s.level), timeout)
-    except MQTTConnectError as e:
-        raise ConnectionCheckError(f"{what}: {e.message}") from None
-    except ConnectionCheckError:
-        raise
-    except Exception as e:  # noqa: BLE001 - whatever the client raises, say it
-        raise ConnectionCheckError(f"{what}: {e or type(e).__name__}") from None
-    finally:
-        client.dropped = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.disconnect(), 1.0)
+    await ping_settings(settings.mqtt, timeout, f"edgex message bus {settings.mqtt.server}")

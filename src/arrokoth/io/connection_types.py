@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from arrokoth.io._mqtt_client import (
     CONNECTION_PROPS,
     MqttConfigError,
-    MqttSession,
     MqttSettings,
     require_gmqtt,
 )
+from arrokoth.io._mqtt_session import MqttSession
 from arrokoth.io.connections import Connection, ConnectionType, register_connection_type
 from arrokoth.io.props import prop
 

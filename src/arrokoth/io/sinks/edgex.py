@@ -28,9 +28,9 @@ from arrokoth.io._edgex_conn import EdgexConfigError, bus_settings, check_bus
 from arrokoth.io._mqtt_client import (
     MqttConfigError,
     MqttNotConnected,
-    MqttSession,
     check_topic_name,
 )
+from arrokoth.io._mqtt_session import MqttSession
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.props import prop
 from arrokoth.io.sinks.base import AsyncSink, SinkConfigError, SinkSendError

@@ -19,18 +19,17 @@ from typing import Any
 from arrokoth.io._mqtt_client import (
     MqttConfigError,
     MqttNotConnected,
-    MqttSession,
     MqttSettings,
     bool_prop,
     check_topic_name,
     codec_prop,
     compressor,
     connection_props,
-    ping_broker,
     qos_prop,
     require_gmqtt,
     str_prop,
 )
+from arrokoth.io._mqtt_session import MqttSession, ping_broker
 from arrokoth.io.connections import Connection, PoolError, pool
 from arrokoth.io.sinks.base import AsyncSink, SinkConfigError, SinkSendError, _prop
 

@@ -25,9 +25,9 @@ from arrokoth.io import _edgex
 from arrokoth.io._edgex_conn import EdgexConfigError, bus_settings, check_bus
 from arrokoth.io._mqtt_client import (
     MqttConfigError,
-    MqttSession,
     check_filter,
 )
+from arrokoth.io._mqtt_session import MqttSession
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.props import prop
 from arrokoth.io.sources.base import Source, SourceConfigError

@@ -21,17 +21,16 @@ from typing import Any
 
 from arrokoth.io._mqtt_client import (
     MqttConfigError,
-    MqttSession,
     MqttSettings,
     check_filter,
     codec_prop,
     connection_props,
     decompressor,
-    ping_broker,
     qos_prop,
     require_gmqtt,
     str_prop,
 )
+from arrokoth.io._mqtt_session import MqttSession, ping_broker
 from arrokoth.io.connections import Connection, PoolError, pool
 from arrokoth.io.formats.json import FormatError
 from arrokoth.io.sources.base import Source, SourceConfigError
