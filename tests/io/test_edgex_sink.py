@@ -301,3 +301,29 @@ async def test_a_rule_with_a_bad_edgex_action_is_refused(engine):
     engine.create_stream('CREATE STREAM s () WITH (DATASOURCE="x", TYPE="memory", FORMAT="JSON")')
     with pytest.raises(EngineError, match="fail to create sink edgex: messageType"):
         await engine.create_rule({"id": "bad", "sql": "SELECT * FROM s", "actions": [{"edgex": {"messageType": "x"}}]})
+
+
+async def test_round_trip_on_one_named_edgex_connection(engine, mosquitto, eventually):
+    source, bus_topic, out = unique("in"), unique("edgex/events"), unique("out")
+    got: list[dict] = []
+    token = memory_bus.subscribe(out, lambda t, rows: got.extend(rows))
+    try:
+        await engine.connections.create({"id": "bus1", "typ": "edgex", "props": bus(mosquitto)})
+        engine.create_stream(f'CREATE STREAM raw () WITH (DATASOURCE="{source}", TYPE="memory", FORMAT="JSON")')
+        confkeys.put(engine, "sources", "edgex", "onbus", {"connectionSelector": "bus1", "topic": bus_topic})
+        engine.create_stream('CREATE STREAM events () WITH (TYPE="edgex", CONF_KEY="onbus")')
+        await engine.create_rule({"id": "reader", "actions": [{"memory": {"topic": out}}], "sql": "SELECT * FROM events"})
+        await engine.create_rule({"id": "writer", "sql": "SELECT * FROM raw", "actions": [
+            {"edgex": {"connectionSelector": "bus1", "topic": bus_topic, "deviceName": "d9"}}]})
+        await connected_action(engine, eventually, "writer")
+        # the source is named after the connection and its data source (spec §3.4)
+        status = "source_bus1/_0_connection_status"
+        await eventually(lambda: engine.rule_status("reader")[1].get(status) == 1)
+        memory_bus.publish(source, [{"i": 7}])
+        await eventually(lambda: got)
+    finally:
+        memory_bus.unsubscribe(token)
+    assert got == [{"i": 7}]
+    # one session for both rules: no client of their own in the pool
+    described = await engine.connections.list(force_all=True)
+    assert [(c["id"], c["refCount"]) for c in described] == [("bus1", 2)]

@@ -98,7 +98,7 @@ async def test_qos_1_and_2_wait_for_the_acknowledgement(mosquitto, eventually, q
         for n in range(50):
             await sink.send_async(b"%d" % n, None)
         # acknowledged by the broker: nothing is left waiting
-        assert sink._session._storage.waiters == {}
+        assert sink._hold.session._storage.waiters == {}
         await eventually(lambda: len(sub.messages) == 50)
     assert sub.payloads == [b"%d" % n for n in range(50)]
     assert {m.qos for m in sub.messages} == {qos}
@@ -219,7 +219,7 @@ async def test_send_raises_while_the_broker_is_down_and_recovers(mosquitto_facto
         assert sub.payloads == [b"4"]
     finally:
         await sink.aclose()
-    assert sink._session is None
+    assert sink._hold is None
 
 
 async def test_send_before_connect_raises():

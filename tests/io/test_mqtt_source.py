@@ -477,8 +477,8 @@ async def test_a_persistent_session_gets_what_was_sent_while_it_was_away(mosquit
 async def test_stop_closes_the_connection(mosquitto, eventually):
     topic = unique()
     async with running("SELECT n FROM demo", stream(topic), {"server": mosquitto.url}) as r:
-        session = r.source._session
-    assert r.source._session is None and session.client is None
+        session = r.source._hold.session
+    assert r.source._hold is None and session.client is None
     async with peer(mosquitto) as p:
         p.publish(topic, {"n": 1})
         await p.subscribe(topic)  # a round trip: the broker has routed the publish by now

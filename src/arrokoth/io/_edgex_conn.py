@@ -72,6 +72,18 @@ def _pem_base64(text: str) -> str:
     return base64.b64encode(text.encode()).decode() if text else ""
 
 
+#: the properties of the message bus connection (what a named edgex connection holds)
+CONNECTION_PROPS = frozenset(p.lower() for p in (
+    "protocol", "server", "host", "port", "type", "optional", "insecureSkipVerify", "certificationPath",
+    "privateKeyPath", "rootCaPath", "certificationRaw", "privateKeyRaw", "rootCARaw", "tlsMinVersion",
+))
+
+
+def connection_props(props: dict) -> dict:
+    """The connection-level part of an edgex source's or sink's props."""
+    return {k: v for k, v in props.items() if isinstance(k, str) and k.lower() in CONNECTION_PROPS}
+
+
 def bus_settings(props: dict) -> BusSettings:
     """The MQTT settings of eKuiper's edgex properties; EdgexConfigError names a bad one."""
     try:

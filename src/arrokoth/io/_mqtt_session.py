@@ -173,6 +173,7 @@ class MqttSession:
         self._first_attempt = asyncio.Event()
         self._ever_connected = False
         self._subacks: dict[int, asyncio.Future] = {}
+        self._subscribed: set[str] = set()  # the filters the current client has subscribed
         self._storage: Any = None
         self._stopping = False
 
@@ -206,12 +207,11 @@ class MqttSession:
         else on the next connection. Returns the token to unsubscribe with."""
         token = self._next_token
         self._next_token += 1
-        before = {t for t, _ in self.subscriptions}
         self._subscribers[token] = (list(filters), on_message)
-        client = self.client
+        client = self.client  # None while dialling: the dial subscribes every filter then
         if client is not None:
             self._install(client)
-            new = [(t, q) for t, q in filters if t not in before]
+            new = [(t, q) for t, q in filters if t not in self._subscribed]
             if new and client.is_connected:
                 await self._subscribe(client, new, None)
         return token
@@ -224,6 +224,7 @@ class MqttSession:
         self._install(client)
         still = {t for t, _ in self.subscriptions}
         gone = [t for t, _ in entry[0] if t not in still]
+        self._subscribed.difference_update(gone)
         if gone and client.is_connected:
             with contextlib.suppress(Exception):
                 client.unsubscribe(gone)
@@ -347,13 +348,18 @@ class MqttSession:
             client.connect(s.host, s.port, ssl=s.tls or False, keepalive=s.keepalive, version=s.level)
         )
         await self._race(connecting, lost, "connecting")
-        if self.subscriptions:
-            await self._subscribe(client, self.subscriptions, lost)
+        self._subscribed = set()
+        # subscribers may come while a SUBACK is awaited: until every filter is subscribed
+        while missing := [(t, q) for t, q in self.subscriptions if t not in self._subscribed]:
+            self._install(client)
+            await self._subscribe(client, missing, lost)
+        self._install(client)
 
     async def _subscribe(self, client: Any, filters: list[tuple[str, int]], lost: asyncio.Future | None) -> None:
         gmqtt = require_gmqtt()
         mid = client.subscribe([gmqtt.Subscription(topic, qos=qos) for topic, qos in filters])
         if mid is None:  # older gmqtt returns nothing: trust the broker
+            self._subscribed.update(t for t, _ in filters)
             return
         waiter = self._subacks[mid] = asyncio.get_running_loop().create_future()
         if lost is None:
@@ -362,6 +368,7 @@ class MqttSession:
         for (topic, _), code in zip(filters, granted):
             if code >= 0x80:
                 raise ConnectionError(f"subscription to {topic} refused by the broker (code {code:#x})")
+        self._subscribed.update(t for t, _ in filters)
 
     async def _race(self, step: asyncio.Future, lost: asyncio.Future, what: str) -> Any:
         try:
@@ -459,3 +466,63 @@ def _describe(e: BaseException, server: str) -> str:
 
         return f"found error when connecting for {redact_url(server)}: network error: {describe_os_error(e)}"
     return text
+
+
+class SessionHold:
+    """A source's or sink's hold on a broker session: the session of the named connection it
+    selects (shared: it adds its subscription and status listener, and takes them back), or
+    a session of its own, listed in the pool as an anonymous connection while it lives."""
+
+    def __init__(self, session: MqttSession, *, shared: bool, on_status: Callable[[int, str], None],
+                 token: int = 0, anonymous: Any = None):
+        self.session = session
+        self.shared = shared
+        self._on_status = on_status
+        self._token = token
+        self._anonymous = anonymous
+
+    @classmethod
+    async def take(
+        cls,
+        *,
+        selector: str,
+        settings: MqttSettings,
+        name: str,
+        typ: str,
+        anonymous_id: str,
+        anonymous_props: dict,
+        on_status: Callable[[int, str], None],
+        filters: list[tuple[str, int]] | None = None,
+        on_message: MessageCallback | None = None,
+    ) -> SessionHold:
+        """The hold; PoolError when `selector` names no connection. A broker that is down
+        does not fail it: the session keeps dialling (an own one is waited for a while)."""
+        from arrokoth.io.connections import pool
+
+        if selector:
+            session = pool().get(selector).client
+            session.add_status_listener(on_status)
+            token = 0
+            if filters and on_message is not None:
+                try:
+                    token = await session.subscribe(filters, on_message)
+                except Exception as e:  # noqa: BLE001 - the session subscribes again when it reconnects
+                    log.warning("%s: subscribing on connection %s: %s", name, selector, e)
+            return cls(session, shared=True, on_status=on_status, token=token)
+        session = MqttSession(settings, name=name, subscriptions=filters, on_message=on_message, on_status=on_status)
+        anonymous = pool().add_anonymous(anonymous_id, typ, anonymous_props, session, owner=name)
+        session.add_status_listener(anonymous.report)
+        await session.start(wait=MqttSession.CONNECT_TIMEOUT)
+        return cls(session, shared=False, on_status=on_status, anonymous=anonymous)
+
+    async def release(self) -> None:
+        from arrokoth.io.connections import pool
+
+        if self.shared:
+            self.session.remove_status_listener(self._on_status)
+            if self._token:
+                await self.session.unsubscribe(self._token)
+        else:
+            with contextlib.suppress(Exception):
+                await self.session.stop()
+            pool().remove_anonymous(self._anonymous)

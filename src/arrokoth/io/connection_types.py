@@ -1,18 +1,20 @@
 """The connection types the pool knows, registered by name.
 
-`mqtt` holds one `MqttSession` that every source and sink selecting the connection shares:
-sources add their subscriptions to it, sinks publish through it, and its status is the
-connection's. The other types hold the connection-level props their connectors copy (the
-engine puts them under a rule node's own props), and tell their status by a ping of the
-remote end with the connector's own connectivity check: `sql`, `redis`, `websocket` (the
-client side; a server-side endpoint is Arrokoth's own listener), `edgex` (its MQTT bus),
-`nng` (Neuron) and `httppush` (the listener's method; nothing remote to reach).
+`mqtt` and `edgex` (eKuiper's edgex message-bus props) hold one `MqttSession` that every
+source and sink selecting the connection shares: sources add their subscriptions to it,
+sinks publish through it, and its status is the connection's. The other types hold the
+connection-level props their connectors copy (the engine puts them under a rule node's own
+props), and tell their status by a ping of the remote end with the connector's own
+connectivity check: `sql`, `redis`, `websocket` (the client side; a server-side endpoint is
+Arrokoth's own listener), `nng` (Neuron) and `httppush` (the listener's method; nothing
+remote to reach).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from arrokoth.io._edgex_conn import CONNECTION_PROPS as EDGEX_CONNECTION_PROPS
 from arrokoth.io._mqtt_client import (
     CONNECTION_PROPS,
     MqttConfigError,
@@ -31,17 +33,24 @@ def check_known(props: dict, known: frozenset[str], typ: str) -> None:
                          f"(expected {', '.join(sorted(known))})")
 
 
-class MqttConnection(ConnectionType):
+class SessionConnection(ConnectionType):
+    """A broker session shared by the sources and sinks that select the connection."""
+
+    def __init__(self, typ: str, known: frozenset[str], settings_of: Callable[[dict], MqttSettings]):
+        self.typ = typ
+        self.known = known
+        self.settings_of = settings_of
+
     def check(self, props: dict) -> None:
-        check_known(props, CONNECTION_PROPS, "mqtt")
+        check_known(props, self.known, self.typ)
         try:
             require_gmqtt()
-            MqttSettings.parse(props)
+            self.settings_of(props)
         except MqttConfigError as e:
             raise ValueError(str(e)) from None
 
     async def open(self, conn: Connection) -> None:
-        session = MqttSession(MqttSettings.parse(conn.props), name=f"connection {conn.id}")
+        session = MqttSession(self.settings_of(conn.props), name=f"connection {conn.id}")
         session.add_status_listener(conn.report)
         conn.client = session
         await session.start()  # dials in the background: creating never waits for the broker
@@ -52,7 +61,20 @@ class MqttConnection(ConnectionType):
             await session.stop()
 
 
-register_connection_type("mqtt", MqttConnection())
+def _edgex_settings(props: dict) -> MqttSettings:
+    from arrokoth.io._edgex_conn import EdgexConfigError, bus_settings
+
+    try:
+        return bus_settings(props).mqtt
+    except EdgexConfigError as e:
+        raise MqttConfigError(str(e)) from None
+
+
+_TLS = ("insecureSkipVerify", "certificationPath", "privateKeyPath", "rootCaPath", "certificationRaw",
+        "privateKeyRaw", "rootCARaw", "tlsMinVersion")
+
+register_connection_type("mqtt", SessionConnection("mqtt", CONNECTION_PROPS, MqttSettings.parse))
+register_connection_type("edgex", SessionConnection("edgex", EDGEX_CONNECTION_PROPS, _edgex_settings))
 
 
 PingFn = Callable[[dict, float], Awaitable[None]]
@@ -106,12 +128,6 @@ def _websocket_ping() -> PingFn:
     return WebsocketSink.ping
 
 
-def _edgex_ping() -> PingFn:
-    from arrokoth.io.sinks.edgex import EdgexSink
-
-    return EdgexSink.ping
-
-
 def _nng_ping() -> PingFn:
     from arrokoth.io import _nng
 
@@ -140,12 +156,6 @@ def _websocket_check(props: dict) -> None:
         raise ValueError("addr: a websocket connection is a client of a server at addr (host:port)")
 
 
-def _edgex_check(props: dict) -> None:
-    from arrokoth.io._edgex_conn import bus_settings
-
-    bus_settings(props)
-
-
 def _nng_check(props: dict) -> None:
     from arrokoth.io._nng import check_url
 
@@ -163,7 +173,5 @@ register_connection_type("redis", PropsConnection(
     "redis", ("addr", "address", "username", "password", "db"), _redis_ping, _redis_check))
 register_connection_type("websocket", PropsConnection(
     "websocket", ("addr", "path", "scheme", *_TLS), _websocket_ping, _websocket_check))
-register_connection_type("edgex", PropsConnection(
-    "edgex", ("protocol", "server", "host", "port", "type", "optional", *_TLS), _edgex_ping, _edgex_check))
 register_connection_type("nng", PropsConnection("nng", ("url",), _nng_ping, _nng_check))
 register_connection_type("httppush", PropsConnection("httppush", ("method",), lambda: None, _httppush_check))

@@ -19,18 +19,18 @@ connection is an `MqttSession` that redials with backoff; a send while it is dow
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
 from arrokoth.io import _edgex
-from arrokoth.io._edgex_conn import EdgexConfigError, bus_settings, check_bus
+from arrokoth.io._edgex_conn import EdgexConfigError, bus_settings, check_bus, connection_props
 from arrokoth.io._mqtt_client import (
     MqttConfigError,
     MqttNotConnected,
     check_topic_name,
 )
-from arrokoth.io._mqtt_session import MqttSession
+from arrokoth.io._mqtt_session import SessionHold
+from arrokoth.io.connections import PoolError
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.props import prop
 from arrokoth.io.sinks.base import AsyncSink, SinkConfigError, SinkSendError
@@ -63,7 +63,9 @@ class EdgexSink(AsyncSink):
             self._read_props(props)
         except (EdgexConfigError, MqttConfigError) as e:
             raise SinkConfigError(str(e)) from None
-        self._session: MqttSession | None = None
+        # a named connection (spec §4.3): publish through the pool's session, shared with other rules
+        self.selector = str(prop(props, "connectionSelector") or "")
+        self._hold: SessionHold | None = None
 
     def _read_props(self, props: dict) -> None:
         self.message_type = _str(props, "messageType", "event") or "event"
@@ -107,14 +109,21 @@ class EdgexSink(AsyncSink):
 
 
     async def connect(self) -> None:
-        """Start the session and wait for its first dial; a bus that is down raises
+        """Take the session and wait a while for its first dial; a bus that is down raises
         SinkSendError while the session keeps dialling in the background."""
-        if self._session is None:
-            self._session = MqttSession(self.settings.mqtt, name=f"edgex sink {self.rule_id or ''}".rstrip(),
-                                        on_status=self.on_status)
-        await self._session.start(wait=MqttSession.CONNECT_TIMEOUT)
-        if not self._session.connected:
-            raise SinkSendError(f"edgex message bus is not connected: {self._session.message or 'connecting'}")
+        if self._hold is None:
+            name = f"edgex sink {self.rule_id or ''}".rstrip()
+            try:
+                self._hold = await SessionHold.take(
+                    selector=self.selector, settings=self.settings.mqtt, name=name, typ="edgex",
+                    anonymous_id=f"{self.rule_id or ''}-edgex-sink", anonymous_props=connection_props(self.props),
+                    on_status=self.on_status,
+                )
+            except PoolError as e:
+                raise SinkSendError(str(e)) from None
+        session = self._hold.session
+        if not session.connected:
+            raise SinkSendError(f"edgex message bus is not connected: {session.message or 'connecting'}")
 
     def envelope(self, data: Any) -> tuple[str, bytes]:
         """The topic and the MessageEnvelope of one message; ValueError when it is no event."""
@@ -128,9 +137,9 @@ class EdgexSink(AsyncSink):
         return self._topic_of(event), _edgex.encode_envelope(payload, self.content_type)
 
     async def send_async(self, payload: bytes | None, data: Any) -> None:
-        session = self._session
-        if session is None:
+        if self._hold is None:
             raise SinkSendError("edgex message bus is not connected")
+        session = self._hold.session
         if self._templated:
             data = _edgex.go_any(data)
         try:
@@ -143,7 +152,6 @@ class EdgexSink(AsyncSink):
             raise SinkSendError(str(e)) from None
 
     async def aclose(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            with contextlib.suppress(Exception):
-                await session.stop()
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            await hold.release()

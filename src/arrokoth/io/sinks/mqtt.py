@@ -13,7 +13,6 @@ for the broker's acknowledgement and raise `SinkSendError` without one.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from arrokoth.io._mqtt_client import (
@@ -29,8 +28,8 @@ from arrokoth.io._mqtt_client import (
     require_gmqtt,
     str_prop,
 )
-from arrokoth.io._mqtt_session import MqttSession, ping_broker
-from arrokoth.io.connections import Connection, PoolError, pool
+from arrokoth.io._mqtt_session import SessionHold, ping_broker
+from arrokoth.io.connections import PoolError
 from arrokoth.io.sinks.base import AsyncSink, SinkConfigError, SinkSendError, _prop
 
 
@@ -59,10 +58,9 @@ class MqttSink(AsyncSink):
             raise SinkConfigError(str(e)) from None
         self.topic = topic
         self._compress = compressor(method) if method else None
-        self._session: MqttSession | None = None
         # a named connection (spec §4.3): publish through the pool's session, shared with other rules
         self.selector = str_prop(props, "connectionSelector")
-        self._anonymous: Connection | None = None
+        self._hold: SessionHold | None = None
 
     @classmethod
     async def ping(cls, props: dict, timeout: float) -> None:
@@ -73,28 +71,25 @@ class MqttSink(AsyncSink):
 
 
     async def connect(self) -> None:
-        """Start the session and wait for its first dial; a broker that is down raises
+        """Take the session and wait a while for its first dial; a broker that is down raises
         SinkSendError while the session keeps dialling in the background."""
-        if self._session is None and self.selector:
+        if self._hold is None:
             try:
-                self._session = pool().get(self.selector).client
+                self._hold = await SessionHold.take(
+                    selector=self.selector, settings=self.settings, name=f"sink {self.topic}", typ="mqtt",
+                    anonymous_id=f"{self.topic}-mqtt-sink", anonymous_props=connection_props(self.props),
+                    on_status=self.on_status,
+                )
             except PoolError as e:
                 raise SinkSendError(str(e)) from None
-            self._session.add_status_listener(self.on_status)
-        elif self._session is None:
-            self._session = MqttSession(self.settings, name=f"sink {self.topic}", on_status=self.on_status)
-            self._anonymous = pool().add_anonymous(
-                f"{self.topic}-mqtt-sink", "mqtt", connection_props(self.props), self._session, owner=f"sink {self.topic}")
-            self._session.add_status_listener(self._anonymous.report)
-        if not self.selector:
-            await self._session.start(wait=MqttSession.CONNECT_TIMEOUT)
-        if not self._session.connected:
-            raise SinkSendError(f"mqtt client is not connected: {self._session.message or 'connecting'}")
+        session = self._hold.session
+        if not session.connected:
+            raise SinkSendError(f"mqtt client is not connected: {session.message or 'connecting'}")
 
     async def send_async(self, payload: bytes | None, data: Any) -> None:
-        session = self._session
-        if session is None:
+        if self._hold is None:
             raise SinkSendError("mqtt client is not connected")
+        session = self._hold.session
         topic = self.topic
         if self._topic_template is not None:
             topic = str(self._topic_template.render(data))
@@ -109,15 +104,9 @@ class MqttSink(AsyncSink):
             raise SinkSendError(str(e)) from None
 
     async def aclose(self) -> None:
-        session, self._session = self._session, None
-        if session is not None and self.selector:
-            session.remove_status_listener(self.on_status)
-        elif session is not None:
-            with contextlib.suppress(Exception):
-                await session.stop()
-        if self._anonymous is not None:
-            pool().remove_anonymous(self._anonymous)
-            self._anonymous = None
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            await hold.release()
 
 
 def _compile_topic(topic: str) -> Any:

@@ -22,12 +22,13 @@ import logging
 from typing import Any
 
 from arrokoth.io import _edgex
-from arrokoth.io._edgex_conn import EdgexConfigError, bus_settings, check_bus
+from arrokoth.io._edgex_conn import EdgexConfigError, bus_settings, check_bus, connection_props
 from arrokoth.io._mqtt_client import (
     MqttConfigError,
     check_filter,
 )
-from arrokoth.io._mqtt_session import MqttSession
+from arrokoth.io._mqtt_session import SessionHold
+from arrokoth.io.connections import PoolError
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.props import prop
 from arrokoth.io.sources.base import Source, SourceConfigError
@@ -63,7 +64,9 @@ class EdgexSource(Source):
             raise SourceConfigError(str(e).replace("datasource:", "topic:", 1)) from None
         except EdgexConfigError as e:
             raise SourceConfigError(str(e)) from None
-        self._session: MqttSession | None = None
+        # a named connection (spec §4.3): the session is the pool's, shared with other rules
+        self.selector = str(prop(props, "connectionSelector") or "")
+        self._hold: SessionHold | None = None
         self._pending: list[bytes] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = False
@@ -81,23 +84,22 @@ class EdgexSource(Source):
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._running = True
-        self._session = MqttSession(
-            self.settings.mqtt,
-            name=f"edgex source {self.stream.name}",
-            subscriptions=[(self.topic, self.settings.qos)],
-            on_message=self._on_message,
-            on_status=self.on_status,
-        )
-        # a bus that is down does not fail the rule: the session keeps dialling
-        await self._session.start(wait=MqttSession.CONNECT_TIMEOUT)
+        try:
+            self._hold = await SessionHold.take(
+                selector=self.selector, settings=self.settings.mqtt, name=f"edgex source {self.stream.name}",
+                typ="edgex", anonymous_id=f"{self.stream.name}-{self.topic}-edgex-source",
+                anonymous_props=connection_props(self.props), on_status=self.on_status,
+                filters=[(self.topic, self.settings.qos)], on_message=self._on_message,
+            )
+        except PoolError as e:
+            raise SourceConfigError(str(e)) from None
 
     async def stop(self) -> None:
         self._running = False
-        session, self._session = self._session, None
-        if session is not None:
-            await session.stop()
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            await hold.release()
         self._flush()
-
 
     # --- messages ----------------------------------------------------------------------
 

@@ -30,8 +30,8 @@ from arrokoth.io._mqtt_client import (
     require_gmqtt,
     str_prop,
 )
-from arrokoth.io._mqtt_session import MqttSession, ping_broker
-from arrokoth.io.connections import Connection, PoolError, pool
+from arrokoth.io._mqtt_session import SessionHold, ping_broker
+from arrokoth.io.connections import PoolError
 from arrokoth.io.formats.json import FormatError
 from arrokoth.io.sources.base import Source, SourceConfigError
 from arrokoth.plan.streams import StreamDef
@@ -63,10 +63,8 @@ class MqttSource(Source):
         self.topics = topics
         # a named connection (spec §4.3): the session is the pool's, shared with other rules
         self.selector = str_prop(props, "connectionSelector")
-        self._token = 0
-        self._anonymous: Connection | None = None
+        self._hold: SessionHold | None = None
         self._decompress = decompressor(method) if method else None
-        self._session: MqttSession | None = None
         self._pending: list[tuple[str, bytes, int, dict]] = []
         self._metas: dict[tuple[str, int], dict] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -82,46 +80,22 @@ class MqttSource(Source):
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._running = True
-        filters = [(t, self.qos) for t in self.topics]
-        if self.selector:
-            try:
-                session = pool().get(self.selector).client
-            except PoolError as e:
-                raise SourceConfigError(str(e)) from None
-            self._session = session
-            session.add_status_listener(self.on_status)
-            try:
-                self._token = await session.subscribe(filters, self._on_message)
-            except Exception as e:  # noqa: BLE001 - the session subscribes again when it reconnects
-                log.warning("mqtt source %s: subscribing on connection %s: %s", self.stream.name, self.selector, e)
-            return
-        self._session = MqttSession(
-            self.settings,
-            name=f"source {self.stream.name}",
-            subscriptions=filters,
-            on_message=self._on_message,
-            on_status=self.on_status,
-        )
-        self._anonymous = pool().add_anonymous(
-            f"{self.stream.name}-{self.topics[0]}-mqtt-source", "mqtt", connection_props(self.props),
-            self._session, owner=f"source_{self.stream.name}")
-        self._session.add_status_listener(self._anonymous.report)
-        # a broker that is down does not fail the rule: the session keeps dialling
-        await self._session.start(wait=MqttSession.CONNECT_TIMEOUT)
+        try:
+            self._hold = await SessionHold.take(
+                selector=self.selector, settings=self.settings, name=f"source {self.stream.name}", typ="mqtt",
+                anonymous_id=f"{self.stream.name}-{self.topics[0]}-mqtt-source",
+                anonymous_props=connection_props(self.props), on_status=self.on_status,
+                filters=[(t, self.qos) for t in self.topics], on_message=self._on_message,
+            )
+        except PoolError as e:
+            raise SourceConfigError(str(e)) from None
 
     async def stop(self) -> None:
         self._running = False
-        session, self._session = self._session, None
-        if session is not None and self.selector:
-            session.remove_status_listener(self.on_status)
-            await session.unsubscribe(self._token)
-        elif session is not None:
-            await session.stop()
-        if self._anonymous is not None:
-            pool().remove_anonymous(self._anonymous)
-            self._anonymous = None
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            await hold.release()
         self._flush()
-
 
     # --- the hot path ----------------------------------------------------------------------
 
