@@ -849,6 +849,22 @@ async def test_mqtt_check_of_a_closed_port(api, kind, closed_server):
     assert "refused" in message.lower()
 
 
+async def test_mqtt_check_with_wrong_credentials(api, mosquitto_factory, tmp_path):
+    import subprocess
+
+    passwd = tmp_path / "passwd"
+    passwd.touch()
+    subprocess.run(["mosquitto_passwd", "-b", str(passwd), "alice", "s3cret"], check=True, capture_output=True)
+    broker = mosquitto_factory("allow_anonymous false", f"password_file {passwd}")
+    good = {"server": broker.url, "username": "alice", "password": "s3cret"}
+    r = await api.post("/metadata/sources/connection/mqtt", json=good)
+    assert (r.status_code, r.content) == (200, b"")
+    for bad in ({**good, "password": "wrong"}, {"server": broker.url}):
+        message = error_of(await api.post("/metadata/sinks/connection/mqtt", json=bad), code=1003)
+        assert "not authori" in message.lower()
+        assert "s3cret" not in message and "wrong" not in message
+
+
 async def test_mqtt_check_of_bad_props(api):
     message = error_of(await api.post("/metadata/sources/connection/mqtt", json={"server": "nope://x"}))
     assert "server" in message

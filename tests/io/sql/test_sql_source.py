@@ -325,7 +325,7 @@ async def test_a_stream_in_the_engine(sqlite_db, eventually, tmp_path):
         await engine.close()
 
 
-async def test_the_rest_connectivity_checks(mariadb_server, sqlite_db, tmp_path, closed_port):
+async def test_the_rest_connectivity_checks(mariadb_server, postgres_server, sqlite_db, tmp_path, closed_port):
     import httpx
 
     from arrokoth.config import Config
@@ -341,14 +341,18 @@ async def test_the_rest_connectivity_checks(mariadb_server, sqlite_db, tmp_path,
         transport = httpx.ASGITransport(app=create_app(engine))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
             for kind in ("sources", "sinks", "lookups"):
-                ok = await api.post(f"/metadata/{kind}/connection/sql", json={"url": mariadb_server.url()})
-                assert ok.status_code == 200, ok.text
+                for server in (mariadb_server, postgres_server):
+                    ok = await api.post(f"/metadata/{kind}/connection/sql", json={"url": server.url()})
+                    assert ok.status_code == 200, ok.text
                 ok = await api.post(f"/metadata/{kind}/connection/sql", json={"dburl": sqlite_db.url})
                 assert ok.status_code == 200, ok.text
             bad = await api.post("/metadata/sinks/connection/sql",
                                  json={"url": mariadb_server.url(port=closed_port)})
             assert bad.status_code == 400
             assert "connection refused" in bad.json()["message"] and "s3cret" not in bad.text
+            bad = await api.post("/metadata/sources/connection/sql", json={"url": postgres_server.url(password="nope")})
+            assert bad.status_code == 400 and bad.json()["error"] == 1003, bad.text
+            assert "password" in bad.json()["message"].lower() and "nope" not in bad.text
     finally:
         await engine.close()
 
