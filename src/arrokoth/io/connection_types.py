@@ -70,9 +70,6 @@ def _edgex_settings(props: dict) -> MqttSettings:
         raise MqttConfigError(str(e)) from None
 
 
-_TLS = ("insecureSkipVerify", "certificationPath", "privateKeyPath", "rootCaPath", "certificationRaw",
-        "privateKeyRaw", "rootCARaw", "tlsMinVersion")
-
 register_connection_type("mqtt", SessionConnection("mqtt", CONNECTION_PROPS, MqttSettings.parse))
 register_connection_type("edgex", SessionConnection("edgex", EDGEX_CONNECTION_PROPS, _edgex_settings))
 
@@ -136,6 +133,7 @@ def _nng_ping() -> PingFn:
 
 _TLS = ("insecureSkipVerify", "certificationPath", "privateKeyPath", "rootCaPath", "certificationRaw",
         "privateKeyRaw", "rootCARaw", "tlsMinVersion")
+
 
 def _sql_check(props: dict) -> None:
     from arrokoth.io._sql import target_of
