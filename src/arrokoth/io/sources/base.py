@@ -7,7 +7,9 @@ by a direct call; the feed decodes nothing, so a source passes either decoded ob
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from arrokoth.io.formats.json import FormatError
 from arrokoth.io.formats.registry import decoder_for
@@ -61,6 +63,24 @@ class Source:
         self.status = DISCONNECTED
         self.last_disconnected = self.feed.clock.now_ms()
         self.last_disconnected_message = message
+
+    async def every(self, interval_ms: int, poll: Callable[[], Awaitable[None]], what: str) -> None:
+        """Await `poll` every `interval_ms`, forever, as Go's time.Ticker ticks: a poll that
+        outlasts the interval skips the missed ticks; a failing one is logged, and the next
+        tick polls again."""
+        loop = asyncio.get_running_loop()
+        interval = interval_ms / 1000
+        due = loop.time()
+        while True:
+            try:
+                await poll()
+            except Exception:  # noqa: BLE001 - the next tick polls again
+                log.exception("%s of stream %s failed", what, self.stream.name)
+            due += interval
+            now = loop.time()
+            if due < now:
+                due += ((now - due) // interval + 1) * interval
+            await asyncio.sleep(due - now)
 
     def on_status(self, status: int, message: str = "") -> None:
         """A client's status callback (1 connected, 0 redialling, -1 down) into the metrics."""

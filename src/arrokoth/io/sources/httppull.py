@@ -69,23 +69,7 @@ class HttpPullSource(Source):
                 self._client = None
                 self.disconnected(str(e))
                 raise SourceConfigError(f"oAuth: fail to authorize by oAuth: {e}") from None
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        interval = self.interval_ms / 1000
-        due = loop.time()
-        while True:
-            try:
-                await self.pull()
-            except Exception:  # noqa: BLE001 - the next tick pulls again
-                log.exception("pulling stream %s failed", self.stream.name)
-            due += interval
-            now = loop.time()
-            if due < now:
-                # a pull outlasted the interval: skip the missed ticks, as Go's ticker does
-                due += ((now - due) // interval + 1) * interval
-            await asyncio.sleep(due - now)
+        self._task = asyncio.get_running_loop().create_task(self.every(self.interval_ms, self.pull, "pulling"))
 
     async def pull(self) -> None:
         """One request, and its response handed to the feed (or counted as an exception)."""

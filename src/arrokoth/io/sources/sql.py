@@ -56,23 +56,8 @@ class SqlSource(Source):
 
     async def start(self) -> None:
         self._engine = make_engine(self.target)
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"sql-source-{self.stream.name}")
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        interval = self.interval_ms / 1000
-        due = loop.time()
-        while True:
-            try:
-                await self.pull()
-            except Exception:  # noqa: BLE001 - the next tick queries again
-                log.exception("querying the database of stream %s failed", self.stream.name)
-            due += interval
-            now = loop.time()
-            if due < now:
-                # a query outlasted the interval: skip the missed ticks, as Go's ticker does
-                due += ((now - due) // interval + 1) * interval
-            await asyncio.sleep(due - now)
+        self._task = asyncio.get_running_loop().create_task(
+            self.every(self.interval_ms, self.pull, "querying the database"), name=f"sql-source-{self.stream.name}")
 
     async def pull(self) -> None:
         """One query, its rows handed to the rules (or the failure counted)."""
