@@ -51,9 +51,46 @@ class RedisRowError(ValueError):
     """A row the sink cannot store; resending it will not help."""
 
 
-def _settings(props: dict) -> RedisSettings:
-    db = db_number(prop(props, "db", 0), "db", "redisSink")
-    return RedisSettings.parse(props, address=("addr", "address"), db=db)
+class RedisClientSink(AsyncSink):
+    """What the redis and redisPub sinks share: one asyncio client, connected by a PING,
+    and a connectivity check of the connection properties alone."""
+
+    #: the connector in messages, its `db` in errors, and its address names, eKuiper's first
+    connector = "redis sink"
+    db_name = "redisSink"
+    address_names = ("addr", "address")
+
+    def __init__(self, props: dict[str, Any]):
+        super().__init__(props)
+        self._client: Any = None
+
+    @classmethod
+    def settings_of(cls, props: dict) -> RedisSettings:
+        db = db_number(prop(props, "db", 0), "db", cls.db_name)
+        return RedisSettings.parse(props, address=cls.address_names, db=db)
+
+    @classmethod
+    async def ping(cls, props: dict, timeout: float) -> None:
+        # only the connection properties are checked: a key or channel is not needed to reach Redis
+        try:
+            require_redis(cls.connector)
+            settings = cls.settings_of(props)
+        except (RedisConfigError, MissingExtra) as e:
+            raise SinkConfigError(str(e)) from None
+        await check(settings, timeout)
+
+    async def connect(self) -> None:
+        if self._client is None:
+            self._client = self.settings.async_client()
+        try:
+            await self._client.ping()
+        except (self._redis.RedisError, OSError) as e:
+            raise SinkSendError(f"redis {self.settings.address}: {describe_error(e)}") from None
+        self.mark_connected()
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        await aclose(client)
 
 
 def _expiration(props: dict) -> int:
@@ -66,14 +103,14 @@ def _expiration(props: dict) -> int:
         raise RedisConfigError(f"expiration: expected a number of seconds but got {v!r}") from None
 
 
-class RedisSink(AsyncSink):
+class RedisSink(RedisClientSink):
     wants_rows = True
 
     def __init__(self, props: dict[str, Any]):
         super().__init__(props)
         try:
-            self._redis = require_redis("redis sink")
-            self.settings = _settings(props)
+            self._redis = require_redis(self.connector)
+            self.settings = self.settings_of(props)
             self.key = str_prop(props, "key")
             self.field = str_prop(props, "field")
             self.key_type = str_prop(props, "keyType", "single") or "single"
@@ -90,32 +127,6 @@ class RedisSink(AsyncSink):
             self._key_template = _compile_key(self.key) if self.key_type == "single" and not self.field else None
         except (RedisConfigError, MissingExtra) as e:
             raise SinkConfigError(str(e)) from None
-        self._client: Any = None
-
-    @classmethod
-    async def ping(cls, props: dict, timeout: float) -> None:
-        # only the connection properties are checked: a key is not needed to reach Redis
-        try:
-            require_redis("redis sink")
-            settings = _settings(props)
-        except (RedisConfigError, MissingExtra) as e:
-            raise SinkConfigError(str(e)) from None
-        await check(settings, timeout)
-
-    # --- the connection ----------------------------------------------------------------
-
-    async def connect(self) -> None:
-        if self._client is None:
-            self._client = self.settings.async_client()
-        try:
-            await self._client.ping()
-        except (self._redis.RedisError, OSError) as e:
-            raise SinkSendError(f"redis {self.settings.address}: {describe_error(e)}") from None
-        self.mark_connected()
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        await aclose(client)
 
     # --- sending -----------------------------------------------------------------------
 

@@ -17,32 +17,28 @@ from typing import Any
 
 from arrokoth.io._redis_client import (
     RedisConfigError,
-    RedisSettings,
-    aclose,
-    check,
     codec_prop,
     compressor,
-    db_number,
     describe_error,
     is_connection_error,
     require_redis,
     str_prop,
 )
-from arrokoth.io.props import MissingExtra, prop
-from arrokoth.io.sinks.base import AsyncSink, SinkConfigError, SinkSendError
+from arrokoth.io.props import MissingExtra
+from arrokoth.io.sinks.base import SinkConfigError, SinkSendError
+from arrokoth.io.sinks.redis import RedisClientSink
 
 
-def _settings(props: dict) -> RedisSettings:
-    db = db_number(prop(props, "db", 0), "db", "redisPub")
-    return RedisSettings.parse(props, address=("address", "addr"), db=db)
+class RedisPubSink(RedisClientSink):
+    connector = "redisPub sink"
+    db_name = "redisPub"
+    address_names = ("address", "addr")
 
-
-class RedisPubSink(AsyncSink):
     def __init__(self, props: dict[str, Any]):
         super().__init__(props)
         try:
-            self._redis = require_redis("redisPub sink")
-            self.settings = _settings(props)
+            self._redis = require_redis(self.connector)
+            self.settings = self.settings_of(props)
             self.channel = str_prop(props, "channel")
             if not self.channel:
                 raise RedisConfigError("channel: redisPub sink is missing property channel")
@@ -51,26 +47,6 @@ class RedisPubSink(AsyncSink):
         except (RedisConfigError, MissingExtra) as e:
             raise SinkConfigError(str(e)) from None
         self._compress = compressor(method) if method else None
-        self._client: Any = None
-
-    @classmethod
-    async def ping(cls, props: dict, timeout: float) -> None:
-        # only the connection properties are checked: a channel is not needed to reach Redis
-        try:
-            require_redis("redisPub sink")
-            settings = _settings(props)
-        except (RedisConfigError, MissingExtra) as e:
-            raise SinkConfigError(str(e)) from None
-        await check(settings, timeout)
-
-    async def connect(self) -> None:
-        if self._client is None:
-            self._client = self.settings.async_client()
-        try:
-            await self._client.ping()
-        except (self._redis.RedisError, OSError) as e:
-            raise SinkSendError(f"redis {self.settings.address}: {describe_error(e)}") from None
-        self.mark_connected()
 
     async def send_async(self, payload: bytes | None, data: Any) -> None:
         await self._publish(self.channel, payload)
@@ -93,7 +69,3 @@ class RedisPubSink(AsyncSink):
                 self.mark_disconnected(message)
             # eKuiper reports every publish failure as an IO error, which is retried
             raise SinkSendError(message) from None
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        await aclose(client)
