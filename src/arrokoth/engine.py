@@ -72,6 +72,8 @@ class RuleEntry:
     last_stop: int = 0
     started_once: bool = False
     topo: dict | None = None
+    #: each source's node name (`<stream>`, or `<connection>/<datasource>`), fixed at start
+    source_nodes: list[str] = field(default_factory=list)
     #: (props, reference) of each node of the running rule that uses a named connection
     conn_refs: list[tuple[dict, str]] = field(default_factory=list)
 
@@ -474,7 +476,8 @@ class Engine:
         entry.message = ""
         entry.last_start = self.clock.now_ms()
         entry.started_once = True
-        entry.topo = rule_metrics.topology(self, entry)
+        entry.source_nodes = [self._source_node(s.name) for s in runtime.plan.sources]
+        entry.topo = rule_metrics.topology(entry)
         try:
             self._attach_connections(entry, runtime)
             for index, s in enumerate(runtime.plan.sources):
@@ -488,13 +491,12 @@ class Engine:
     def _attach_connections(self, entry: RuleEntry, runtime: RuleRuntime) -> None:
         """Reference the named connections the rule's sources and sinks select (§4.1 refCount)."""
         rid = entry.definition.id
-        for s in runtime.plan.sources:
+        for s, node in zip(runtime.plan.sources, entry.source_nodes):
             d = self.streams[s.name]
             if not (d.kind == "table" and d.lookup):
-                entry.conn_refs.append((self._source_props(d), f"{rid}_{self._source_node(s.name)}_0"))
-        for i, action in enumerate(entry.definition.actions):
-            (typ, props), = action.items()
-            entry.conn_refs.append((self._sink_props(typ, props), f"{rid}_{typ}_{i}_0"))
+                entry.conn_refs.append((self._source_props(d), f"{rid}_{node}_0"))
+        for i, sink in enumerate(entry.sinks):
+            entry.conn_refs.append((sink.props, f"{rid}_{sink.sink_type}_{i}_0"))
         for props, ref in entry.conn_refs:
             self.connections.attach(props, ref)
 

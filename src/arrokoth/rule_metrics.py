@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from arrokoth.runtime.rule import RuleRuntime
 
 
-def node_names(engine: Engine, entry: RuleEntry, runtime: RuleRuntime) -> dict[str, list[str]]:
+def node_names(entry: RuleEntry, runtime: RuleRuntime) -> dict[str, list[str]]:
     plan = runtime.plan
-    sources = [f"source_{engine._source_node(s.name)}" for s in plan.sources]
+    sources = [f"source_{node}" for node in entry.source_nodes]
     ops = []
     seq = len(sources) + 1
     names = ["decoder"]
@@ -49,8 +49,8 @@ def node_names(engine: Engine, entry: RuleEntry, runtime: RuleRuntime) -> dict[s
         sinks.append(f"sink_{typ}_{i}")
     return {"sources": sources, "ops": ops, "sinks": sinks}
 
-def topology(engine: Engine, entry: RuleEntry) -> dict:
-    nodes = node_names(engine, entry, entry.runtime)
+def topology(entry: RuleEntry) -> dict:
+    nodes = node_names(entry, entry.runtime)
     edges: dict[str, list[str]] = {}
     core = [o for o in nodes["ops"] if not o.endswith(("_transform", "_encode"))]
     for s in nodes["sources"]:
@@ -69,7 +69,7 @@ def topology(engine: Engine, entry: RuleEntry) -> dict:
 
 def metrics(engine: Engine, entry: RuleEntry, runtime: RuleRuntime) -> dict:
     m = runtime.metrics
-    nodes = node_names(engine, entry, runtime)
+    nodes = node_names(entry, runtime)
     out: dict[str, Any] = {}
     now_last = m.started
 
