@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from arrokoth.io import connection_types as _types  # noqa: F401 - registers the built-in types
-from arrokoth.io.connections import Connection, ConnectionPool, PoolError, connection_types, new_pool
+from arrokoth.io.connections import (
+    Connection,
+    ConnectionPool,
+    PoolError,
+    ReadOnlyConnection,
+    connection_types,
+    new_pool,
+)
 from arrokoth.io.props import prop
 
 if TYPE_CHECKING:
@@ -137,9 +144,9 @@ class NamedConnections:
         old = self._get(cid)
         try:
             await self.pool.replace(cid, typ, props)
+        except ReadOnlyConnection as e:
+            raise self._error(str(e)) from None
         except PoolError as e:
-            if str(e).startswith("internal connection"):
-                raise self._error(str(e)) from None
             raise self._error(f"update connection failed: {e}") from None
         if old is not None and old.typ != typ.lower():
             self.engine.store.delete(f"{NS_PREFIX}{old.typ}", cid)
@@ -149,9 +156,9 @@ class NamedConnections:
         conn = self._get(cid)
         try:
             await self.pool.drop(cid)
+        except ReadOnlyConnection as e:
+            raise self._error(str(e)) from None
         except PoolError as e:
-            if str(e).startswith("internal connection"):
-                raise self._error(str(e)) from None
             raise self._error(f"drop connection failed: {e}") from None
         if conn is not None:
             self.engine.store.delete(f"{NS_PREFIX}{conn.typ}", cid)

@@ -35,6 +35,10 @@ class PoolError(Exception):
     """A pool operation is refused; the message is eKuiper's (or says what is wrong)."""
 
 
+class ReadOnlyConnection(PoolError):
+    """An anonymous connection cannot be updated or dropped by hand."""
+
+
 class Connection:
     """One client in the pool, with its live status and the rule nodes that use it."""
 
@@ -128,11 +132,12 @@ class ConnectionPool:
         except ValueError as e:
             raise PoolError(f"invalid props for a {typ} connection: {e}") from None
 
-    async def create(self, id: str, typ: str, props: dict, *, named: bool = True) -> Connection:
+    async def create(self, id: str, typ: str, props: dict) -> Connection:
+        """A named connection, dialling in the background."""
         if id in self._conns:
             raise PoolError(f"connection {id} already been created")
         self.check(typ, props)
-        conn = Connection(id, typ.lower(), props, named=named)
+        conn = Connection(id, typ.lower(), props, named=True)
         self._conns[id] = conn
         await self._open(conn)
         return conn
@@ -171,7 +176,7 @@ class ConnectionPool:
         if conn is None:
             raise PoolError(f"connection {id} not existed")
         if not conn.named:
-            raise PoolError(f"internal connection {id} can't be edit")
+            raise ReadOnlyConnection(f"internal connection {id} can't be edit")
         self._refuse_if_referenced(conn)
         self.check(typ, props)
         await self._close(conn)
@@ -183,7 +188,7 @@ class ConnectionPool:
         if conn is None:
             return  # idempotent, as eKuiper
         if not conn.named:
-            raise PoolError(f"internal connection {id} can't be edit")
+            raise ReadOnlyConnection(f"internal connection {id} can't be edit")
         self._refuse_if_referenced(conn)
         del self._conns[id]
         await self._close(conn)
