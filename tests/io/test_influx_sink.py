@@ -25,8 +25,9 @@ from arrokoth.engine import Engine, EngineError
 from arrokoth.io._line_protocol import encode_line
 from arrokoth.io.connectivity import ConnectionCheckError
 from arrokoth.io.memory_bus import bus
+from arrokoth.io.props import redact_url
 from arrokoth.io.sinks.base import CONNECTED, DISCONNECTED, SinkConfigError, SinkSendError
-from arrokoth.io.sinks.influx import InfluxDataError, InfluxSink, InfluxWriteError, _masked
+from arrokoth.io.sinks.influx import InfluxDataError, InfluxSink, InfluxWriteError
 from arrokoth.io.sinks.registry import sink_class
 
 pytestmark = pytest.mark.anyio
@@ -495,8 +496,8 @@ def test_the_older_plugins_property_names():
 
 
 def test_passwords_are_masked_in_addresses():
-    assert _masked("http://u:secret@h:8086/x") == "http://u:******@h:8086/x"
-    assert _masked("http://h:8086") == "http://h:8086"
+    assert redact_url("http://u:secret@h:8086/x") == "http://u:******@h:8086/x"
+    assert redact_url("http://h:8086") == "http://h:8086"
 
 
 # --- the encoding against InfluxDB's parser ----------------------------------------------------

@@ -48,3 +48,25 @@ def describe_os_error(e: OSError) -> str:
     if isinstance(e, ConnectionResetError):
         return "connection reset by peer"
     return e.strerror or str(e) or type(e).__name__
+
+
+def socket_error(e: BaseException) -> OSError | None:
+    """The socket's own error under a client library's: httpx wraps httpcore, which wraps
+    anyio's "All connection attempts failed", whose cause groups the error of each address
+    tried. The first one with an errno, else the first OSError found."""
+    found: OSError | None = None
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [e]
+    while stack:
+        c = stack.pop()
+        if c is None or id(c) in seen:
+            continue
+        seen.add(id(c))
+        if isinstance(c, OSError):
+            if c.errno is not None:
+                return c
+            found = found or c
+        if isinstance(c, BaseExceptionGroup):
+            stack.extend(c.exceptions)
+        stack.extend((c.__cause__, c.__context__))
+    return found

@@ -377,31 +377,11 @@ async def ping(settings: ClientSettings, timeout: float) -> None:
         except httpx.TimeoutException:
             raise ConnectionCheckError(f"{url}: timed out after {timeout:g}s") from None
         except httpx.HTTPError as e:
-            from arrokoth.io.connectivity import describe_os_error
+            from arrokoth.io.connectivity import describe_os_error, socket_error
 
-            cause = _socket_error(e)
+            cause = socket_error(e)
             reason = describe_os_error(cause) if cause is not None else (str(e) or type(e).__name__)
             raise ConnectionCheckError(f"{url}: {reason}") from None
     if resp.status_code in (401, 403):
         raise ConnectionCheckError(f"{url}: bad credentials (HTTP {resp.status_code})")
 
-
-def _socket_error(e: BaseException) -> OSError | None:
-    """The socket's own error under an httpx error: httpx wraps httpcore, which wraps anyio's
-    "All connection attempts failed", whose cause groups the error of each address tried."""
-    found: OSError | None = None
-    seen: set[int] = set()
-    stack = [e]
-    while stack:
-        c = stack.pop()
-        if c is None or id(c) in seen:
-            continue
-        seen.add(id(c))
-        if isinstance(c, OSError):
-            if c.errno is not None:
-                return c
-            found = found or c
-        if isinstance(c, BaseExceptionGroup):
-            stack.extend(c.exceptions)
-        stack.extend((c.__cause__, c.__context__))
-    return found

@@ -22,16 +22,15 @@ from __future__ import annotations
 import contextlib
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from arrokoth.functions import jsonvalue
 from arrokoth.io._line_protocol import PRECISIONS, encode_line
-from arrokoth.io.connectivity import ConnectionCheckError, bounded, describe_os_error
+from arrokoth.io.connectivity import ConnectionCheckError, bounded, describe_os_error, socket_error
 from arrokoth.io.http_client import HttpConfigError, check_url
 from arrokoth.io.http_client import _verify as tls_verify
-from arrokoth.io.props import prop
+from arrokoth.io.props import prop, redact_url
 from arrokoth.io.sinks.base import CONNECTED, AsyncSink, SinkConfigError, SinkSendError
 
 DEFAULT_ADDR = "http://127.0.0.1:8086"
@@ -113,28 +112,11 @@ def _fields_prop(props: dict) -> list[str]:
     return fields
 
 
-def _masked(url: str) -> str:
-    """The URL with a password in it replaced, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:******@{host}"))
-
-
 def _describe(e: Exception) -> str:
     """A transport error in words: the socket error under it when there is one."""
     if isinstance(e, httpx.TimeoutException):
         return f"timed out after {REQUEST_TIMEOUT_S:g}s"
-    # the deepest one: anyio wraps "connection refused" in "All connection attempts failed"
-    found: OSError | None = None
-    cause: BaseException | None = e
-    while cause is not None:
-        if isinstance(cause, OSError):
-            found = cause
-        cause = cause.__cause__ or cause.__context__
+    found = socket_error(e)
     if found is not None:
         return describe_os_error(found)
     return str(e) or type(e).__name__
@@ -267,10 +249,10 @@ class InfluxSink(AsyncSink):
         try:
             resp = await self._client.get(self.addr + "/ping")
         except httpx.HTTPError as e:
-            raise SinkSendError(f"error pinging influx server {_masked(self.addr)}: {_describe(e)}") from None
+            raise SinkSendError(f"error pinging influx server {redact_url(self.addr)}: {_describe(e)}") from None
         if resp.status_code // 100 != 2:
             raise SinkSendError(
-                f"error pinging influx server {_masked(self.addr)}: {resp.status_code} {_error_text(resp)}"
+                f"error pinging influx server {redact_url(self.addr)}: {resp.status_code} {_error_text(resp)}"
             )
         if self.status != CONNECTED:
             self.mark_connected()
@@ -294,7 +276,7 @@ class InfluxSink(AsyncSink):
             message = _describe(e)
             # the node pings again (with backoff) before it sends again
             self.mark_disconnected(message)
-            raise SinkSendError(f"influx write to {_masked(self.addr)} failed: {message}") from None
+            raise SinkSendError(f"influx write to {redact_url(self.addr)} failed: {message}") from None
         status = resp.status_code
         if status // 100 == 2:
             return
@@ -313,7 +295,7 @@ class InfluxSink(AsyncSink):
 
         Bad properties raise SinkConfigError, which the check endpoint reports as such."""
         sink = cls(props)
-        where = f"influx server {_masked(sink.addr)}"
+        where = f"influx server {redact_url(sink.addr)}"
         async with sink._make_client(timeout) as client:
             resp = await bounded(where, _request(where, client, sink.addr + "/ping"), timeout)
             if resp.status_code // 100 != 2:
